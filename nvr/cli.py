@@ -1,0 +1,86 @@
+"""The ``nvr`` command: ``run``, ``check-config`` and ``--version``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+import yaml
+
+from nvr.config import ConfigError, NvrConfig, load_config, role_warnings
+from nvr.version import version_string
+
+EXIT_CONFIG = 2
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+def default_config_path() -> str:
+    """``$NVR_CONFIG``, then ``$CONFIG_FILE`` (the reference's variable), then ./config.yml."""
+    return os.environ.get("NVR_CONFIG") or os.environ.get("CONFIG_FILE") or "config.yml"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-c", "--config", default=None, metavar="FILE",
+                        help="config file (.yml, .yaml or .json); default: $NVR_CONFIG, "
+                             "$CONFIG_FILE or ./config.yml")
+    common.add_argument("--log-level", choices=LOG_LEVELS, default=None,
+                        help="override logger.default of the config")
+    parser = argparse.ArgumentParser(
+        prog="nvr", description="Network video recorder with object detection.")
+    parser.add_argument("--version", action="version", version=f"nvr {version_string()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("run", parents=[common], help="run the service")
+    commands.add_parser("check-config", parents=[common],
+                        help="validate the config and print it resolved")
+    return parser
+
+
+def _warn_about_roles(config: NvrConfig) -> None:
+    for warning in role_warnings(config):
+        logging.getLogger("nvr.config").warning("%s", warning)
+
+
+def check_config(path: str) -> int:
+    from nvr.config.view import config_view
+
+    logging.basicConfig(format="%(levelname)s: %(message)s")
+    config = load_config(path)
+    _warn_about_roles(config)
+    yaml.safe_dump(config_view(config), sys.stdout, sort_keys=False)
+    return 0
+
+
+def run(path: str, log_level: str | None) -> int:
+    import trio
+
+    from nvr import service
+    from nvr.log import setup_logging
+
+    config = load_config(path)
+    setup_logging(config.logger, log_level)
+    _warn_about_roles(config)
+    service.prepare_media_folders(config, path)
+    try:
+        trio.run(service.run, config)
+    except service.StartupError as error:
+        logging.getLogger("nvr").error("%s", error)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``nvr`` and ``python -m nvr``; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    path = args.config or default_config_path()
+    try:
+        if args.command == "check-config":
+            return check_config(path)
+        return run(path, args.log_level)
+    except ConfigError as error:
+        print(error.report(), file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 0

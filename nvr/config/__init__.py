@@ -1,0 +1,8 @@
+"""Configuration: the file format of the reference system, validated and resolved."""
+
+from nvr.config.errors import ConfigError
+from nvr.config.loader import load_config
+from nvr.config.resolve import role_warnings
+from nvr.config.schema import CameraConfig, NvrConfig
+
+__all__ = ["CameraConfig", "ConfigError", "NvrConfig", "load_config", "role_warnings"]

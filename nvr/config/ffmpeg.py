@@ -1,0 +1,85 @@
+"""ffmpeg command lines for a camera's inputs (reference §2.4)."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from nvr.config.schema import CameraConfig, CameraInputConfig, MediaConfig
+
+GENERIC_INPUT_ARGS = [
+    "-avoid_negative_ts", "make_zero",
+    "-fflags", "+genpts+discardcorrupt",
+    "-use_wallclock_as_timestamps", "1",
+]
+# `-stimeout` of the reference is `-timeout` since ffmpeg 5; both are refused on non-RTSP inputs.
+RTSP_INPUT_ARGS = ["-rtsp_transport", "tcp", "-timeout", "5000000"]
+SEGMENT_NAME = "%Y%m%d%H%M%S.mp4"
+
+
+def default_input_args(path: str) -> list[str]:
+    """Input arguments for an input whose config does not set any."""
+    if path.lower().startswith(("rtsp://", "rtsps://")):
+        return [*GENERIC_INPUT_ARGS, *RTSP_INPUT_ARGS]
+    return list(GENERIC_INPUT_ARGS)
+
+
+@cache
+def ffmpeg_executable() -> str:
+    """``ffmpeg`` from PATH, else the binary shipped in the imageio-ffmpeg wheel."""
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+@dataclass(frozen=True)
+class FfmpegCommand:
+    """One ffmpeg process of a camera: the roles it serves and its argument vector."""
+
+    roles: tuple[str, ...]
+    argv: tuple[str, ...]
+
+    @property
+    def line(self) -> str:
+        return " ".join(self.argv)
+
+
+def _outputs(name: str, camera: CameraConfig, camera_input: CameraInputConfig,
+             media: MediaConfig) -> list[str]:
+    outputs = camera.ffmpeg.output_args
+    args: list[str] = []
+    if "record" in camera_input.roles and camera.record.enabled:
+        args += [*outputs.record, str(Path(media.recordings) / f"{name}-{SEGMENT_NAME}")]
+    if "clips" in camera_input.roles:
+        # The cache is fed even with clips disabled, as in the reference: it may be
+        # enabled at run time and needs its pre-capture seconds.
+        args += [*outputs.clips, str(Path(media.cache) / f"{name}-{SEGMENT_NAME}")]
+    if "detect" in camera_input.roles:
+        if camera.fps is not None:
+            args += ["-r", str(camera.fps)]
+        args += [*outputs.detect, "pipe:"]
+    return args
+
+
+def camera_commands(name: str, camera: CameraConfig, media: MediaConfig) -> list[FfmpegCommand]:
+    """The ffmpeg processes of a resolved camera, one per input with an active output."""
+    commands = []
+    for camera_input in camera.ffmpeg.inputs:
+        outputs = _outputs(name, camera, camera_input, media)
+        if not outputs:
+            continue
+        argv = [
+            ffmpeg_executable(),
+            *(camera_input.global_args or []),
+            *(camera_input.hwaccel_args or []),
+            *(camera_input.input_args or []),
+            "-i", camera_input.path,
+            *outputs,
+        ]
+        commands.append(FfmpegCommand(tuple(camera_input.roles), tuple(argv)))
+    return commands

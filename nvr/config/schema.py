@@ -1,0 +1,296 @@
+"""The configuration file's schema: one strict, closed pydantic model per block.
+
+Keys and defaults follow the reference system (spec/reference-behaviour.md §2). Fields that
+a camera inherits from the global block are validated here with the same model on both
+levels; `nvr.config.resolve` merges them using what the user actually wrote
+(`model_fields_set`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from nvr.config.polygons import parse_mask, parse_zone_coordinates
+
+
+class Block(BaseModel):
+    """Base for every config block: unknown keys are errors, types are not coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def _ffmpeg_args(value: Any) -> list[str]:
+    """Accept ffmpeg arguments as one space-separated string or a list of strings."""
+    if isinstance(value, str):
+        return [part for part in value.split(" ") if part]
+    if isinstance(value, list) and all(isinstance(part, str) for part in value):
+        return [part for part in value if part]
+    raise PydanticCustomError("ffmpeg_args", "expected a string or a list of strings")
+
+
+def _polygon_check(parse):
+    def check(value: Any) -> Any:
+        parse(value)
+        return value
+
+    return check
+
+
+FfmpegArgs = Annotated[list[str], PlainValidator(_ffmpeg_args)]
+# Polygons keep the form the user wrote (string or list) because /api/config echoes it.
+ZoneCoordinates = Annotated[str | list[str], PlainValidator(_polygon_check(parse_zone_coordinates))]
+Mask = Annotated[str | list[str] | None, PlainValidator(_polygon_check(parse_mask))]
+Role = Literal["detect", "clips", "record", "rtmp"]
+LogLevel = Annotated[
+    Literal["debug", "info", "warning", "error", "critical"],
+    BeforeValidator(lambda value: value.lower() if isinstance(value, str) else value),
+]
+PositiveInt = Annotated[int, Field(gt=0)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class MqttConfig(Block):
+    host: str
+    port: Annotated[int, Field(ge=1, le=65535)] = 1883
+    topic_prefix: str = "frigate"
+    client_id: str = "frigate"
+    stats_interval: PositiveInt = 60
+    user: str | None = None
+    password: str | None = None
+
+
+class DetectorConfig(Block):
+    type: Literal["cpu", "edgetpu", "onnx"] = "edgetpu"
+    device: str = "usb"
+    num_threads: PositiveInt = 3
+
+
+class ModelConfig(Block):
+    width: PositiveInt = 320
+    height: PositiveInt = 320
+    path: str | None = None
+    labelmap_path: str | None = None
+
+
+class DatabaseConfig(Block):
+    path: str | None = None
+
+
+class LoggerConfig(Block):
+    default: LogLevel = "info"
+    logs: dict[str, LogLevel] = {}
+
+
+class WebConfig(Block):
+    host: str = "0.0.0.0"
+    port: Annotated[int, Field(ge=0, le=65535)] = 5000
+
+
+class MediaConfig(Block):
+    clips: str = "/media/frigate/clips"
+    recordings: str = "/media/frigate/recordings"
+    cache: str = "/tmp/cache"
+
+
+class RetainConfig(Block):
+    default: NonNegativeInt = 10
+    objects: dict[str, NonNegativeInt] = {}
+
+
+class GlobalClipsConfig(Block):
+    max_seconds: PositiveInt = 300
+    tmpfs_cache_size: str = ""
+    retain: RetainConfig = RetainConfig()
+
+
+class GlobalSnapshotsConfig(Block):
+    retain: RetainConfig = RetainConfig()
+
+
+class RecordConfig(Block):
+    enabled: bool = False
+    retain_days: NonNegativeInt = 30
+
+
+def _segment_args(seconds: int) -> list[str]:
+    return [
+        "-f", "segment", "-segment_time", str(seconds), "-segment_format", "mp4",
+        "-reset_timestamps", "1", "-strftime", "1", "-c", "copy", "-an",
+    ]
+
+
+class OutputArgsConfig(Block):
+    detect: FfmpegArgs = ["-f", "rawvideo", "-pix_fmt", "yuv420p"]
+    record: FfmpegArgs = _segment_args(60)
+    clips: FfmpegArgs = _segment_args(10)
+    rtmp: FfmpegArgs = ["-c", "copy", "-f", "flv"]
+
+
+class FfmpegConfig(Block):
+    """Global ffmpeg block; cameras and inputs may override the first three keys.
+
+    `input_args` left unset means: the generic arguments of `nvr.config.ffmpeg`, plus
+    the RTSP ones for `rtsp://` inputs (ffmpeg refuses RTSP options on other inputs).
+    """
+
+    global_args: FfmpegArgs = ["-hide_banner", "-loglevel", "warning"]
+    hwaccel_args: FfmpegArgs = []
+    input_args: FfmpegArgs | None = None
+    output_args: OutputArgsConfig = OutputArgsConfig()
+
+
+class FilterConfig(Block):
+    min_area: NonNegativeInt = 0
+    max_area: NonNegativeInt = 24_000_000
+    threshold: Fraction = 0.7
+    min_score: Fraction = 0.5
+    mask: Mask = None
+
+
+class ObjectsConfig(Block):
+    track: list[str] = ["person"]
+    mask: Mask = None
+    filters: dict[str, FilterConfig] = {}
+
+
+class MotionConfig(Block):
+    mask: Mask = None
+    threshold: Annotated[int, Field(ge=1, le=255)] = 25
+    contour_area: NonNegativeInt = 100
+    delta_alpha: Fraction = 0.2
+    frame_alpha: Fraction = 0.2
+    frame_height: PositiveInt | None = None
+
+
+class DetectConfig(Block):
+    enabled: bool = True
+    max_disappeared: PositiveInt | None = None
+
+
+class CameraInputConfig(Block):
+    path: str
+    roles: list[Role]
+    global_args: FfmpegArgs | None = None
+    hwaccel_args: FfmpegArgs | None = None
+    input_args: FfmpegArgs | None = None
+
+
+class CameraFfmpegConfig(Block):
+    inputs: Annotated[list[CameraInputConfig], Field(min_length=1)]
+    global_args: FfmpegArgs | None = None
+    hwaccel_args: FfmpegArgs | None = None
+    input_args: FfmpegArgs | None = None
+    output_args: OutputArgsConfig = OutputArgsConfig()
+
+    @field_validator("inputs")
+    @classmethod
+    def _one_input_per_role(cls, inputs: list[CameraInputConfig]) -> list[CameraInputConfig]:
+        roles = [role for camera_input in inputs for role in camera_input.roles]
+        repeated = sorted({role for role in roles if roles.count(role) > 1})
+        if repeated:
+            raise PydanticCustomError(
+                "duplicate_role",
+                "each role may be used by one input only; repeated: {roles}",
+                {"roles": ", ".join(repeated)},
+            )
+        if "detect" not in roles:
+            raise PydanticCustomError("detect_role", "one input must have the detect role")
+        return inputs
+
+
+class ZoneFilterConfig(Block):
+    min_area: NonNegativeInt = 0
+    max_area: NonNegativeInt = 24_000_000
+    threshold: Fraction = 0.7
+    min_score: Fraction = 0.5
+
+
+class ZoneConfig(Block):
+    coordinates: ZoneCoordinates
+    filters: dict[str, ZoneFilterConfig] = {}
+
+
+class CameraClipsConfig(Block):
+    enabled: bool = False
+    pre_capture: NonNegativeInt = 5
+    post_capture: NonNegativeInt = 5
+    objects: list[str] | None = None
+    required_zones: list[str] = []
+    retain: RetainConfig = RetainConfig()
+
+
+class CameraSnapshotsConfig(Block):
+    enabled: bool = False
+    timestamp: bool = False
+    bounding_box: bool = False
+    crop: bool = False
+    height: PositiveInt | None = None
+    required_zones: list[str] = []
+    retain: RetainConfig = RetainConfig()
+
+
+class CameraMqttConfig(Block):
+    enabled: bool = True
+    timestamp: bool = True
+    bounding_box: bool = True
+    crop: bool = True
+    height: PositiveInt = 270
+    required_zones: list[str] = []
+
+
+class RtmpConfig(Block):
+    """Kept for API compatibility; nvr runs no RTMP server, so the role feeds nothing."""
+
+    enabled: bool = False
+
+
+class CameraConfig(Block):
+    ffmpeg: CameraFfmpegConfig
+    width: PositiveInt
+    height: PositiveInt
+    fps: PositiveInt | None = None
+    best_image_timeout: PositiveInt = 60
+    zones: dict[str, ZoneConfig] = {}
+    clips: CameraClipsConfig = CameraClipsConfig()
+    record: RecordConfig = RecordConfig()
+    rtmp: RtmpConfig = RtmpConfig()
+    snapshots: CameraSnapshotsConfig = CameraSnapshotsConfig()
+    mqtt: CameraMqttConfig = CameraMqttConfig()
+    objects: ObjectsConfig = ObjectsConfig()
+    motion: MotionConfig = MotionConfig()
+    detect: DetectConfig = DetectConfig()
+
+
+CameraName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class NvrConfig(Block):
+    """The whole configuration file."""
+
+    mqtt: MqttConfig | None = None
+    detectors: dict[str, DetectorConfig] = {"coral": DetectorConfig()}
+    model: ModelConfig = ModelConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    logger: LoggerConfig = LoggerConfig()
+    web: WebConfig = WebConfig()
+    media: MediaConfig = MediaConfig()
+    clips: GlobalClipsConfig = GlobalClipsConfig()
+    snapshots: GlobalSnapshotsConfig = GlobalSnapshotsConfig()
+    record: RecordConfig = RecordConfig()
+    ffmpeg: FfmpegConfig = FfmpegConfig()
+    objects: ObjectsConfig = ObjectsConfig()
+    motion: MotionConfig = MotionConfig()
+    detect: DetectConfig = DetectConfig()
+    cameras: Annotated[dict[CameraName, CameraConfig], Field(min_length=1)]
+    environment_vars: dict[str, str] = {}

@@ -1,0 +1,84 @@
+"""The resolved config as clients see it: the JSON shape of reference §2.10, no secrets."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from nvr.config.ffmpeg import camera_commands
+from nvr.config.schema import CameraConfig, MediaConfig, MqttConfig, NvrConfig
+
+REDACTED = "*****"
+_USERINFO = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
+_SECRET_QUERY = re.compile(
+    r"(?P<key>[?&](?:user|username|password|passwd|pwd|pass|token|key|secret|auth)=)[^&\s]*",
+    re.IGNORECASE,
+)
+
+
+def redact(text: str) -> str:
+    """Hide credentials in URLs: ``rtsp://user:pw@cam/?password=x`` -> ``rtsp://*****@cam/?password=*****``."""
+    text = _USERINFO.sub(rf"\g<scheme>{REDACTED}@", text)
+    return _SECRET_QUERY.sub(rf"\g<key>{REDACTED}", text)
+
+
+def _mask_list(mask: str | list[str] | None) -> list[str]:
+    if mask is None:
+        return []
+    return [mask] if isinstance(mask, str) else list(mask)
+
+
+def _camera_view(name: str, camera: CameraConfig, media: MediaConfig) -> dict[str, Any]:
+    objects = camera.objects.model_dump()
+    for label, label_filter in camera.objects.filters.items():
+        objects["filters"][label]["mask"] = _mask_list(label_filter.mask)
+    zones = {
+        zone_name: {
+            "coordinates": zone.coordinates,
+            "filters": {label: {**zone_filter.model_dump(), "mask": []}
+                        for label, zone_filter in zone.filters.items()},
+        }
+        for zone_name, zone in camera.zones.items()
+    }
+    return {
+        "name": name,
+        "width": camera.width,
+        "height": camera.height,
+        "fps": camera.fps,
+        "best_image_timeout": camera.best_image_timeout,
+        "zones": zones,
+        **camera.model_dump(include={"clips", "record", "rtmp", "snapshots", "mqtt",
+                                     "motion", "detect"}),
+        "objects": objects,
+        "frame_shape": [camera.height, camera.width],
+        "ffmpeg_cmds": [
+            {"roles": list(command.roles), "cmd": redact(command.line)}
+            for command in camera_commands(name, camera, media)
+        ],
+    }
+
+
+def config_view(config: NvrConfig) -> dict[str, Any]:
+    """The resolved config for /api/config and ``nvr check-config``."""
+    if config.mqtt is None:
+        mqtt = {name: field.default for name, field in MqttConfig.model_fields.items()
+                if name != "password"} | {"host": None}
+    else:
+        mqtt = config.mqtt.model_dump(exclude={"password"})
+    return {
+        "database": {"path": config.database.path},
+        "model": config.model.model_dump(),
+        "detectors": {name: detector.model_dump() for name, detector in config.detectors.items()},
+        "mqtt": mqtt,
+        "clips": config.clips.model_dump(),
+        "snapshots": config.snapshots.model_dump(),
+        "cameras": {name: _camera_view(name, camera, config.media)
+                    for name, camera in config.cameras.items()},
+        "logger": {
+            "default": config.logger.default.upper(),
+            "logs": {name: level.upper() for name, level in config.logger.logs.items()},
+        },
+        "environment_vars": dict(config.environment_vars),
+        "web": config.web.model_dump(),
+        "media": config.media.model_dump(),
+    }

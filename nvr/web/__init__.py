@@ -1,0 +1,1 @@
+"""The HTTP API: Quart-Trio routes served by Hypercorn."""
