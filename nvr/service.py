@@ -77,8 +77,11 @@ async def run(config: NvrConfig) -> None:
 
     service = Service(config)
     app = create_app(service)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(_cancel_on_signal, nursery.cancel_scope)
-        urls = await nursery.start(serve_http, app, config.web)
-        log.info("nvr %s serving on %s", service.version, ", ".join(urls))
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(_cancel_on_signal, nursery.cancel_scope)
+            urls = await nursery.start(serve_http, app, config.web)
+            log.info("nvr %s serving on %s", service.version, ", ".join(urls))
+    except* StartupError as group:
+        raise group.exceptions[0] from None
     log.info("stopped")

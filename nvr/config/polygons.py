@@ -18,13 +18,14 @@ def _points(numbers: list[str], text: str) -> Polygon:
     try:
         values = [int(number.strip()) for number in numbers]
     except ValueError:
-        raise _invalid("polygon {text!r} must be integers separated by commas", text=text) from None
+        message = "polygon {text} must be integers separated by commas"
+        raise _invalid(message, text=repr(text)) from None
     if len(values) % 2:
-        raise _invalid("polygon {text!r} has an odd number of values", text=text)
+        raise _invalid("polygon {text} has an odd number of values", text=repr(text))
     if len(values) < 6:
-        raise _invalid("polygon {text!r} needs at least 3 points", text=text)
+        raise _invalid("polygon {text} needs at least 3 points", text=repr(text))
     if any(value < 0 for value in values):
-        raise _invalid("polygon {text!r} has a negative coordinate", text=text)
+        raise _invalid("polygon {text} has a negative coordinate", text=repr(text))
     return list(zip(values[0::2], values[1::2], strict=True))
 
 

@@ -1,0 +1,177 @@
+"""A bad config names each problem's key path in one line and stops with exit code 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from nvr.cli import EXIT_CONFIG, main
+
+CAMERA = """
+cameras:
+  back:
+    ffmpeg:
+      inputs:
+        - path: {path}
+          roles: {roles}
+    width: 1280
+    height: 720
+{extra}
+"""
+
+
+def camera(path: str = "rtsp://cam/live", roles: str = "[detect]", extra: str = "") -> str:
+    return CAMERA.format(path=path, roles=roles, extra=extra)
+
+
+CASES = {
+    "missing required key": (
+        "cameras:\n  back:\n    ffmpeg: {inputs: [{path: /v.mp4, roles: [detect]}]}\n"
+        "    height: 720\n",
+        "cameras.back.width: required key is missing",
+    ),
+    "unknown key": (
+        camera(extra="    foo: 1"),
+        "cameras.back.foo: unknown key",
+    ),
+    "wrong type": (
+        "mqtt: {host: broker, port: abc}\n" + camera(),
+        "mqtt.port: expected an integer, got 'abc'",
+    ),
+    "wrong type (bool)": (
+        camera(extra="    clips: {enabled: 1}"),
+        "cameras.back.clips.enabled: expected true or false, got 1",
+    ),
+    "out of range": (
+        "motion: {threshold: 300}\n" + camera(),
+        "motion.threshold: must be at most 255, got 300",
+    ),
+    "bad role": (
+        camera(roles="[detect, recrod]"),
+        "cameras.back.ffmpeg.inputs[0].roles[1]: 'recrod' is not one of detect, clips, "
+        "record, rtmp",
+    ),
+    "duplicate role": (
+        camera().replace(
+            "roles: [detect]", "roles: [detect, clips]\n        - {path: /b, roles: [clips]}"
+        ),
+        "cameras.back.ffmpeg.inputs: each role may be used by one input only; repeated: clips",
+    ),
+    "missing detect role": (
+        camera(roles="[record]"),
+        "cameras.back.ffmpeg.inputs: one input must have the detect role",
+    ),
+    "zone named like a camera": (
+        camera(extra="    zones: {back: {coordinates: '0,0,10,0,10,10'}}"),
+        "cameras.back.zones.back: zone name 'back' is also a camera name",
+    ),
+    "undefined environment variable": (
+        camera(path="'rtsp://admin:{FRIGATE_NOPE}@cam/live'"),
+        "cameras.back.ffmpeg.inputs[0].path: environment variable FRIGATE_NOPE is not set",
+    ),
+    "bad polygon": (
+        camera(extra="    motion: {mask: '0,0,10,0,10'}"),
+        "cameras.back.motion.mask: polygon '0,0,10,0,10' has an odd number of values",
+    ),
+    "bad detector type": (
+        "detectors: {tpu: {type: gpu}}\n" + camera(),
+        "detectors.tpu.type: 'gpu' is not one of cpu, edgetpu, onnx",
+    ),
+    "reserved camera name": (
+        camera().replace("back:", "stats:"),
+        "cameras.stats: 'stats' is reserved by the API (/api/stats)",
+    ),
+    "camera name unsafe in file names": (
+        camera().replace("back:", "'back/door':"),
+        "cameras.back/door: 'back/door' may only contain letters, digits, '_' and '-'",
+    ),
+    "required zone that does not exist": (
+        camera(extra="    snapshots: {required_zones: [porch]}"),
+        "cameras.back.snapshots.required_zones[0]: no zone named 'porch' on this camera",
+    ),
+    "YAML syntax error": (
+        "cameras:\n  back:\n    width: 1280\n   height: 720\n",
+        "line 4, column 4: YAML syntax error: expected <block end>, "
+        "but found '<block mapping start>'",
+    ),
+    "key written twice": (
+        camera(extra="    width: 640"),
+        "line 10, column 5: YAML syntax error: key 'width' appears twice",
+    ),
+    "not a mapping": ("- a\n- b\n", "(top level): expected a mapping of config keys"),
+}
+
+
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+def test_each_error_class_is_one_line_with_exit_code_2(
+    case: str, write_config: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    text, expected = CASES[case]
+    path = write_config(text)
+
+    assert main(["check-config", "-c", str(path)]) == EXIT_CONFIG
+
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"{path}: 1 problem in the config", f"  {expected}"]
+
+
+def test_all_errors_of_a_file_are_reported_together(
+    write_config: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(
+        "mqtt: {port: 0}\nmotion: {threshold: 0}\n"
+        + camera(roles="[detect, recrod]", extra="    fps: x")
+    )
+    assert main(["check-config", "-c", str(path)]) == EXIT_CONFIG
+    assert capsys.readouterr().err.splitlines()[1:] == [
+        "  mqtt.host: required key is missing",
+        "  mqtt.port: must be at least 1, got 0",
+        "  motion.threshold: must be at least 1, got 0",
+        "  cameras.back.ffmpeg.inputs[0].roles[1]: "
+        "'recrod' is not one of detect, clips, record, rtmp",
+        "  cameras.back.fps: expected an integer, got 'x'",
+    ]
+
+
+def test_missing_file_and_unsupported_extension(
+    tmp_path: Path, write_config: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check-config", "-c", str(tmp_path / "nope.yml")]) == EXIT_CONFIG
+    assert "cannot read the file: No such file or directory" in capsys.readouterr().err
+    path = write_config(camera(), "config.ini")
+    assert main(["check-config", "-c", str(path)]) == EXIT_CONFIG
+    assert "unsupported file type '.ini': use .yml, .yaml or .json" in capsys.readouterr().err
+
+
+def test_real_process_exits_2_without_traceback(write_config: Callable[..., Path]) -> None:
+    path = write_config(camera(roles="[detect, recrod]"))
+    for command in ("run", "check-config"):
+        result = subprocess.run(
+            [sys.executable, "-m", "nvr", command, "-c", str(path)],
+            capture_output=True, text=True, cwd=path.parent, timeout=60,
+        )
+        assert result.returncode == 2
+        assert "Traceback" not in result.stderr
+        assert "'recrod' is not one of detect, clips, record, rtmp" in result.stderr
+
+
+def test_config_path_from_environment(
+    write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    good = write_config(camera(), "good.yml")
+    run = lambda env: subprocess.run(  # noqa: E731
+        [sys.executable, "-m", "nvr", "check-config"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=60, env=env,
+    )
+    base = {"PATH": "/usr/bin:/bin"}
+    assert run({**base, "NVR_CONFIG": str(good), "CONFIG_FILE": "/nope.yml"}).returncode == 0
+    assert run({**base, "CONFIG_FILE": str(good)}).returncode == 0
+    missing = run(base)
+    assert missing.returncode == 2 and "config.yml: 1 problem" in missing.stderr
+    (tmp_path / "config.yml").write_text(camera())
+    result = run(base)
+    assert result.returncode == 0 and "ffmpeg_cmds:" in result.stdout

@@ -1,0 +1,74 @@
+"""The I420 kernels against plain NumPy references, on random and real frames."""
+
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from nvr._fast.i420 import frame_size, to_full_range
+from support import shared_file
+
+from nvr.config.ffmpeg import ffmpeg_executable
+
+
+def reference_frame_size(width: int, height: int) -> int:
+    chroma = -(-width // 2) * -(-height // 2)
+    return width * height + 2 * chroma
+
+
+def reference_full_range(frame: np.ndarray, width: int, height: int) -> np.ndarray:
+    values = frame.astype(np.float64)
+    luma = width * height
+    values[:luma] = (values[:luma] - 16) * 255 / 219
+    values[luma:] = (values[luma:] - 128) * 255 / 224 + 128
+    return np.clip(np.floor(values + 0.5), 0, 255).astype(np.uint8)
+
+
+@given(st.integers(1, 64), st.integers(1, 64), st.data())
+@settings(max_examples=200, deadline=None)
+def test_full_range_matches_reference_on_random_frames(width: int, height: int,
+                                                       data: st.DataObject) -> None:
+    size = reference_frame_size(width, height)
+    assert frame_size(width, height) == size
+    frame = data.draw(arrays(np.uint8, size))
+    out = np.empty_like(frame)
+
+    to_full_range(frame, out, width, height)
+
+    np.testing.assert_array_equal(out, reference_full_range(frame, width, height))
+
+
+def test_full_range_on_real_footage_in_place() -> None:
+    video = shared_file("media/intel_one_by_one_person_detection_768x432.mp4")
+    width, height = 768, 432
+    raw = subprocess.run(
+        [ffmpeg_executable(), "-v", "error", "-ss", "20", "-i", str(video), "-frames:v", "1",
+         "-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:"],
+        capture_output=True, check=True, timeout=60,
+    ).stdout
+    frame = np.frombuffer(raw, np.uint8).copy()
+    assert frame.size == frame_size(width, height)
+    expected = reference_full_range(frame, width, height)
+
+    to_full_range(frame, frame, width, height)
+
+    np.testing.assert_array_equal(frame, expected)
+    # Camera footage is limited range; after expansion the luma spans more of 0..255.
+    luma = frame[: width * height]
+    assert luma.max() - luma.min() > np.ptp(np.frombuffer(raw, np.uint8)[: width * height])
+
+
+@pytest.mark.parametrize(("width", "height"), [(0, 10), (10, -1)])
+def test_frame_size_rejects_empty_frames(width: int, height: int) -> None:
+    with pytest.raises(ValueError, match="must be positive"):
+        frame_size(width, height)
+
+
+def test_full_range_rejects_wrong_buffer_sizes() -> None:
+    frame = np.zeros(frame_size(8, 8), np.uint8)
+    with pytest.raises(ValueError, match="a 8x8 I420 frame has 96 bytes, got src=96 dst=95"):
+        to_full_range(frame, np.zeros(95, np.uint8), 8, 8)

@@ -1,0 +1,111 @@
+"""The service API over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import httpx
+from support import MINIMAL_CAMERA
+
+from nvr import __version__
+from nvr.config import NvrConfig
+
+CAMERA_STATS_KEYS = {"camera_fps", "process_fps", "skipped_fps", "detection_fps", "pid",
+                     "capture_pid"}
+
+SECRET_CONFIG = """
+mqtt: {host: broker, user: nvr, password: mqtt-secret}
+detectors: {cpu1: {type: cpu}}
+cameras:
+  front:
+    ffmpeg:
+      inputs:
+        - path: rtsp://admin:cam-secret@10.0.0.5:554/stream1
+          roles: [detect]
+    width: 640
+    height: 360
+  back:
+    ffmpeg:
+      inputs:
+        - path: http://10.0.0.6/video.cgi?user=admin&password=cam-secret
+          roles: [detect]
+    width: 640
+    height: 360
+"""
+
+
+async def test_health_and_version(media_config: Callable[[str], NvrConfig], serve) -> None:
+    client: httpx.AsyncClient = await serve(media_config(MINIMAL_CAMERA))
+
+    health = await client.get("/api/")
+    assert health.status_code == 200 and "Alive and healthy" in health.text
+    version = await client.get("/api/version")
+    assert version.status_code == 200
+    assert re.fullmatch(rf"{re.escape(__version__)}-([0-9a-f]{{7}}|dev)", version.text)
+    assert version.headers["content-type"].startswith("text/plain")
+
+
+async def test_config_is_json_without_secrets(media_config, serve) -> None:
+    client = await serve(media_config(SECRET_CONFIG))
+
+    response = await client.get("/api/config")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert "secret" not in response.text
+    body = response.json()
+    assert set(body["cameras"]) == {"front", "back"}
+    assert body["mqtt"]["topic_prefix"] == "frigate" and "password" not in body["mqtt"]
+    front_cmd = body["cameras"]["front"]["ffmpeg_cmds"][0]["cmd"]
+    assert "rtsp://*****@10.0.0.5:554/stream1" in front_cmd
+    assert "user=*****&password=*****" in body["cameras"]["back"]["ffmpeg_cmds"][0]["cmd"]
+    assert body["cameras"]["front"]["objects"]["track"] == ["person"]
+
+
+async def test_stats_shape(media_config, serve) -> None:
+    config = media_config(SECRET_CONFIG)
+    client = await serve(config)
+
+    response = await client.get("/api/stats")
+
+    assert response.headers["content-type"] == "application/json"
+    stats = response.json()
+    # Home Assistant takes every unknown top-level key for a camera.
+    assert set(stats) == {"front", "back", "detection_fps", "detectors", "service"}
+    for name in ("front", "back"):
+        assert set(stats[name]) == CAMERA_STATS_KEYS
+        assert all(isinstance(stats[name][key], float) for key in CAMERA_STATS_KEYS
+                   if key.endswith("_fps"))
+    assert isinstance(stats["detection_fps"], float)
+    assert set(stats["detectors"]["cpu1"]) == {"inference_speed", "detection_start", "pid"}
+    service = stats["service"]
+    assert isinstance(service["uptime"], int) and service["uptime"] >= 0
+    assert service["version"] == (await client.get("/api/version")).text
+    assert set(service["storage"]) == {config.media.clips, config.media.recordings,
+                                       config.media.cache}
+    for usage in service["storage"].values():
+        assert set(usage) == {"total", "used", "free", "mount_type"}
+        assert usage["total"] > 0 and 0 <= usage["free"] <= usage["total"]
+        assert usage["mount_type"]
+
+
+async def test_unknown_paths_and_methods_get_json_errors(media_config, serve) -> None:
+    client = await serve(media_config(MINIMAL_CAMERA))
+
+    missing = await client.get("/api/no/such/thing")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/json"
+    assert missing.json() == {"success": False, "message": "Not found: /api/no/such/thing"}
+
+    post = await client.post("/api/stats")
+    assert post.status_code == 405 and post.headers["content-type"] == "application/json"
+
+
+async def test_successful_responses_carry_front_door_headers(media_config, serve) -> None:
+    client = await serve(media_config(MINIMAL_CAMERA))
+
+    ok = await client.get("/api/stats")
+    assert ok.headers["cache-control"] == "no-store"
+    assert ok.headers["access-control-allow-origin"] == "*"
+    assert "cache-control" not in (await client.get("/api/nope")).headers
