@@ -12,6 +12,7 @@ import hypercorn.config
 import hypercorn.trio
 import trio
 
+from nvr.camera import Camera
 from nvr.config import ConfigError, NvrConfig
 from nvr.config.schema import WebConfig
 from nvr.version import version_string
@@ -30,6 +31,13 @@ class Service:
     config: NvrConfig
     version: str = field(default_factory=version_string)
     started_at: float = field(default_factory=time.monotonic)
+    cameras: dict[str, Camera] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.cameras = {
+            name: Camera(name, camera, self.config.media, self.config.ffmpeg.stall_timeout)
+            for name, camera in self.config.cameras.items()
+        }
 
 
 def prepare_media_folders(config: NvrConfig, source: str) -> None:
@@ -82,6 +90,8 @@ async def run(config: NvrConfig) -> None:
             await nursery.start(_cancel_on_signal, nursery.cancel_scope)
             urls = await nursery.start(serve_http, app, config.web)
             log.info("nvr %s serving on %s", service.version, ", ".join(urls))
+            for camera in service.cameras.values():
+                nursery.start_soon(camera.run)
     except* StartupError as group:
         raise group.exceptions[0] from None
     log.info("stopped")

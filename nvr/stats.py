@@ -56,18 +56,14 @@ def storage(paths: list[str]) -> dict[str, dict[str, Any]]:
     return usage
 
 
-def stats_document(config: NvrConfig, started_at: float, version: str) -> dict[str, Any]:
+def stats_document(config: NvrConfig, cameras: dict[str, dict[str, Any]], started_at: float,
+                   version: str) -> dict[str, Any]:
     """The stats object: a key per camera, ``detection_fps``, ``detectors``, ``service``.
 
-    No other top-level key may appear: the Home Assistant integration takes every
-    unknown key for a camera.
+    ``cameras`` holds each camera's own figures. No other top-level key may appear: the
+    Home Assistant integration takes every unknown key for a camera.
     """
     pid = os.getpid()
-    cameras = {
-        name: {"camera_fps": 0.0, "process_fps": 0.0, "skipped_fps": 0.0,
-               "detection_fps": 0.0, "pid": pid, "capture_pid": 0}
-        for name in config.cameras
-    }
     detectors = {
         name: {"inference_speed": 0.0, "detection_start": 0.0, "pid": pid}
         for name in config.detectors

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -11,7 +12,7 @@ import pytest
 import trio
 
 from nvr.config import NvrConfig, load_config
-from nvr.service import Service, serve_http
+from nvr.service import Service, prepare_media_folders, serve_http
 from nvr.web.app import create_app
 
 
@@ -41,18 +42,29 @@ def media_config(write_config: Callable[..., Path], tmp_path: Path) -> Callable[
     return load
 
 
+@dataclass
+class Served:
+    """A service running in the test's nursery and an HTTP client bound to it."""
+
+    client: httpx.AsyncClient
+    service: Service
+
+
 @pytest.fixture
-async def serve(nursery: trio.Nursery) -> Callable[[NvrConfig], AsyncIterator[httpx.AsyncClient]]:
-    """Serve the app of a config over loopback; returns an httpx client bound to it."""
+async def serve(nursery: trio.Nursery) -> AsyncIterator[Callable[..., Awaitable[Served]]]:
+    """Serve a config's app over loopback (and, with ``cameras=True``, run its cameras)."""
     clients: list[httpx.AsyncClient] = []
 
-    async def start(config: NvrConfig) -> httpx.AsyncClient:
-        for folder in (config.media.clips, config.media.recordings, config.media.cache):
-            Path(folder).mkdir(parents=True, exist_ok=True)
-        urls = await nursery.start(serve_http, create_app(Service(config)), config.web)
+    async def start(config: NvrConfig, *, cameras: bool = False) -> Served:
+        prepare_media_folders(config, "test")
+        service = Service(config)
+        urls = await nursery.start(serve_http, create_app(service), config.web)
+        if cameras:
+            for camera in service.cameras.values():
+                nursery.start_soon(camera.run)
         client = httpx.AsyncClient(base_url=urls[0], timeout=10)
         clients.append(client)
-        return client
+        return Served(client, service)
 
     yield start
     for client in clients:

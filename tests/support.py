@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import trio
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -39,3 +41,32 @@ cameras:
     height: 720
     fps: 5
 """
+
+
+FOOTAGE = "media/intel_one_by_one_person_detection_768x432.mp4"
+
+
+def camera_yaml(name: str, path: str, input_args: str, width: int = 768,
+                height: int = 432) -> str:
+    return f"""
+  {name}:
+    ffmpeg:
+      inputs:
+        - path: "{path}"
+          input_args: {input_args}
+          roles: [detect]
+    width: {width}
+    height: {height}
+"""
+
+
+def looped_footage(name: str, **size: int) -> str:
+    return camera_yaml(name, str(shared_file(FOOTAGE)), "-re -stream_loop -1", **size)
+
+
+async def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    with trio.move_on_after(timeout):
+        while not condition():
+            await trio.sleep(0.05)
+        return
+    pytest.fail(f"timed out after {timeout} s waiting for {what}")

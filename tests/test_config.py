@@ -7,11 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from support import MINIMAL_CAMERA
 
 from nvr.config import ConfigError, load_config, role_warnings
 from nvr.config.ffmpeg import camera_commands, ffmpeg_executable
 from nvr.config.view import config_view, redact
+from support import MINIMAL_CAMERA
 
 # The camera object of reference §2.10, resolved from the same minimal config
 # (one 1280x720 camera `back`, fps 5, roles detect+rtmp, one zone `yard`).
@@ -50,7 +50,7 @@ def test_minimal_config_resolves_to_reference_defaults(write_config: Callable[..
         "cmd": f"{ffmpeg_executable()} -hide_banner -loglevel warning -avoid_negative_ts "
                "make_zero -fflags +genpts+discardcorrupt -use_wallclock_as_timestamps 1 "
                "-rtsp_transport tcp -timeout 5000000 -i rtsp://10.0.0.1:554/video "
-               "-r 5 -f rawvideo -pix_fmt yuv420p pipe:",
+               "-r 5 -f yuv4mpegpipe -pix_fmt yuv420p pipe:",
     }]
     assert view["clips"] == {"max_seconds": 300, "tmpfs_cache_size": "",
                              "retain": {"default": 10, "objects": {}}}
@@ -157,7 +157,7 @@ def test_full_reference_style_config(write_config: Callable[..., Path]) -> None:
     assert record_cmd.argv[-1] == "/tmp/cache/front-%Y%m%d%H%M%S.mp4"
     assert "/media/frigate/recordings/front-%Y%m%d%H%M%S.mp4" in record_cmd.argv
     assert record_cmd.argv.index("-segment_time") < record_cmd.argv.index("60")
-    assert detect_cmd.argv[-5:] == ("-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:")
+    assert detect_cmd.argv[-5:] == ("-f", "yuv4mpegpipe", "-pix_fmt", "yuv420p", "pipe:")
     [garage_cmd] = camera_commands("garage", garage, config.media)
     assert garage_cmd.argv[-7:] == ("-r", "4", "-f", "rawvideo", "-pix_fmt", "gray", "pipe:")
 

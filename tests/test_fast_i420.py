@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from nvr._fast.i420 import frame_size, to_full_range
-from support import shared_file
 
+from nvr._fast.i420 import frame_size, to_full_range
 from nvr.config.ffmpeg import ffmpeg_executable
+from support import shared_file
 
 
 def reference_frame_size(width: int, height: int) -> int:
@@ -21,11 +21,20 @@ def reference_frame_size(width: int, height: int) -> int:
 
 
 def reference_full_range(frame: np.ndarray, width: int, height: int) -> np.ndarray:
-    values = frame.astype(np.float64)
+    """The kernel's arithmetic: 14-bit fixed point, rounded, saturated."""
+    values = frame.astype(np.int64)
     luma = width * height
-    values[:luma] = (values[:luma] - 16) * 255 / 219
-    values[luma:] = (values[luma:] - 128) * 255 / 224 + 128
-    return np.clip(np.floor(values + 0.5), 0, 255).astype(np.uint8)
+    values[:luma] = (values[:luma] - 16) * 19077 + 8192
+    values[luma:] = (values[luma:] - 128) * 18651 + (128 << 14) + 8192
+    return np.clip(values >> 14, 0, 255).astype(np.uint8)
+
+
+def test_fixed_point_is_within_one_of_the_exact_scaling() -> None:
+    codes = np.arange(256, dtype=np.uint8)
+    frame = np.concatenate([codes, codes[:128], codes[128:]])  # a 16x16 frame: Y then U, V
+    exact = np.concatenate([(codes - 16.0) * 255 / 219, (codes - 128.0) * 255 / 224 + 128])
+    out = reference_full_range(frame, 16, 16).astype(np.float64)
+    assert np.abs(out - np.clip(np.round(exact), 0, 255)).max() <= 1
 
 
 @given(st.integers(1, 64), st.integers(1, 64), st.data())

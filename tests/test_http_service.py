@@ -5,11 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-import httpx
-from support import MINIMAL_CAMERA
-
 from nvr import __version__
 from nvr.config import NvrConfig
+from support import MINIMAL_CAMERA
 
 CAMERA_STATS_KEYS = {"camera_fps", "process_fps", "skipped_fps", "detection_fps", "pid",
                      "capture_pid"}
@@ -36,7 +34,7 @@ cameras:
 
 
 async def test_health_and_version(media_config: Callable[[str], NvrConfig], serve) -> None:
-    client: httpx.AsyncClient = await serve(media_config(MINIMAL_CAMERA))
+    client = (await serve(media_config(MINIMAL_CAMERA))).client
 
     health = await client.get("/api/")
     assert health.status_code == 200 and "Alive and healthy" in health.text
@@ -47,7 +45,7 @@ async def test_health_and_version(media_config: Callable[[str], NvrConfig], serv
 
 
 async def test_config_is_json_without_secrets(media_config, serve) -> None:
-    client = await serve(media_config(SECRET_CONFIG))
+    client = (await serve(media_config(SECRET_CONFIG))).client
 
     response = await client.get("/api/config")
 
@@ -65,7 +63,7 @@ async def test_config_is_json_without_secrets(media_config, serve) -> None:
 
 async def test_stats_shape(media_config, serve) -> None:
     config = media_config(SECRET_CONFIG)
-    client = await serve(config)
+    client = (await serve(config)).client
 
     response = await client.get("/api/stats")
 
@@ -91,7 +89,7 @@ async def test_stats_shape(media_config, serve) -> None:
 
 
 async def test_unknown_paths_and_methods_get_json_errors(media_config, serve) -> None:
-    client = await serve(media_config(MINIMAL_CAMERA))
+    client = (await serve(media_config(MINIMAL_CAMERA))).client
 
     missing = await client.get("/api/no/such/thing")
     assert missing.status_code == 404
@@ -103,7 +101,7 @@ async def test_unknown_paths_and_methods_get_json_errors(media_config, serve) ->
 
 
 async def test_successful_responses_carry_front_door_headers(media_config, serve) -> None:
-    client = await serve(media_config(MINIMAL_CAMERA))
+    client = (await serve(media_config(MINIMAL_CAMERA))).client
 
     ok = await client.get("/api/stats")
     assert ok.headers["cache-control"] == "no-store"

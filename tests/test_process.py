@@ -11,9 +11,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support import MINIMAL_CAMERA, free_port
 
 from nvr.version import version_string
+from support import MINIMAL_CAMERA, free_port
 
 
 def start(config: Path, *args: str) -> subprocess.Popen[str]:

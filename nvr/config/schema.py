@@ -131,7 +131,9 @@ def _segment_args(seconds: int) -> list[str]:
 
 
 class OutputArgsConfig(Block):
-    detect: FfmpegArgs = ["-f", "rawvideo", "-pix_fmt", "yuv420p"]
+    # YUV4MPEG instead of the reference's rawvideo: its header states the frame size, so a
+    # wrong width/height is caught at once instead of producing garbled frames.
+    detect: FfmpegArgs = ["-f", "yuv4mpegpipe", "-pix_fmt", "yuv420p"]
     record: FfmpegArgs = _segment_args(60)
     clips: FfmpegArgs = _segment_args(10)
     rtmp: FfmpegArgs = ["-c", "copy", "-f", "flv"]
@@ -148,6 +150,8 @@ class FfmpegConfig(Block):
     hwaccel_args: FfmpegArgs = []
     input_args: FfmpegArgs | None = None
     output_args: OutputArgsConfig = OutputArgsConfig()
+    # Seconds without a frame after which the detect ffmpeg is restarted.
+    stall_timeout: Annotated[float, Field(gt=0)] = 20.0
 
 
 class FilterConfig(Block):

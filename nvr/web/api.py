@@ -34,8 +34,9 @@ async def config() -> Response:
 @api.get("/stats")
 async def stats() -> Response:
     running = service()
+    cameras = {name: camera.stats() for name, camera in running.cameras.items()}
     # statvfs can hang on a network share: keep it off the event loop.
     document = await trio.to_thread.run_sync(
-        stats_document, running.config, running.started_at, running.version
+        stats_document, running.config, cameras, running.started_at, running.version
     )
     return jsonify(document)

@@ -14,6 +14,15 @@ def service() -> Service:
     return current_app.extensions["nvr"]
 
 
+class ApiError(Exception):
+    """Raised by handlers: answered as a JSON error with ``status`` and ``message``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
 def error_response(status: int, message: str) -> Response:
     """A JSON error body ``{"success": false, "message": ...}`` with ``status``."""
     response = jsonify({"success": False, "message": message})
@@ -24,10 +33,16 @@ def error_response(status: int, message: str) -> Response:
 def create_app(running: Service) -> QuartTrio:
     """The app serving ``running``'s API."""
     from nvr.web.api import api
+    from nvr.web.live import live
 
     app = QuartTrio("nvr")
     app.extensions["nvr"] = running
     app.register_blueprint(api)
+    app.register_blueprint(live)
+
+    @app.errorhandler(ApiError)
+    async def api_error(error: ApiError) -> Response:
+        return error_response(error.status, error.message)
 
     @app.errorhandler(HTTPException)
     async def http_error(error: HTTPException) -> Response:

@@ -1,0 +1,122 @@
+"""MJPEG: CPU cost of the service for 1, 10 and 50 viewers of the same stream.
+
+Runs ``nvr run`` as a subprocess on looped real footage, opens N MJPEG viewers from this
+process and reads the service's CPU time from /proc. Every viewer asks for the same
+stream, so one encode per frame should serve them all: the reference figure is the cost
+with one viewer, the ratio is how much more N viewers cost.
+"""
+
+from __future__ import annotations
+
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import trio
+
+from benchmarks.common import shared_file
+
+FOOTAGE = "media/intel_one_by_one_person_detection_768x432.mp4"
+VIEWERS = (0, 1, 10, 50)
+SECONDS = 6.0
+REPEAT = 3
+CLOCK_TICKS = 100  # os.sysconf("SC_CLK_TCK") on Linux
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def config_text(footage: Path, port: int, media: Path) -> str:
+    return f"""
+web: {{host: 127.0.0.1, port: {port}}}
+media: {{clips: {media}/clips, recordings: {media}/rec, cache: {media}/cache}}
+cameras:
+  front:
+    ffmpeg:
+      inputs:
+        - path: {footage}
+          input_args: -re -stream_loop -1
+          roles: [detect]
+    width: 768
+    height: 432
+"""
+
+
+async def view(url: str, stop: trio.Event, received: list[int]) -> None:
+    async with httpx.AsyncClient(timeout=30) as client, client.stream("GET", url) as response:
+        async for chunk in response.aiter_bytes():
+            received[0] += len(chunk)
+            if stop.is_set():
+                return
+
+
+async def cost_with_viewers(pid: int, url: str, viewers: int) -> tuple[float, int]:
+    """Service CPU seconds per second while ``viewers`` read the stream; bytes received."""
+    stop, received = trio.Event(), [0]
+    async with trio.open_nursery() as nursery:
+        for _ in range(viewers):
+            nursery.start_soon(view, url, stop, received)
+        await trio.sleep(1.0)  # let every viewer connect
+        cpu, wall = cpu_seconds(pid), time.monotonic()
+        await trio.sleep(SECONDS)
+        cost = (cpu_seconds(pid) - cpu) / (time.monotonic() - wall)
+        stop.set()
+        nursery.cancel_scope.cancel()
+    return cost, received[0]
+
+
+async def main() -> None:
+    footage = shared_file(FOOTAGE)
+    with tempfile.TemporaryDirectory() as folder:
+        port = free_port()
+        config = Path(folder) / "bench.yml"
+        config.write_text(config_text(footage, port, Path(folder)))
+        process = subprocess.Popen([sys.executable, "-m", "nvr", "run", "-c", str(config),
+                                    "--log-level", "warning"])
+        try:
+            base = f"http://127.0.0.1:{port}"
+            async with httpx.AsyncClient() as client:
+                for _ in range(100):
+                    try:
+                        if (await client.get(f"{base}/api/front/latest.jpg")).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    await trio.sleep(0.2)
+            url = f"{base}/api/front?fps=10&h=360"
+            results = {}
+            for viewers in VIEWERS:
+                runs = [await cost_with_viewers(process.pid, url, viewers) for _ in range(REPEAT)]
+                results[viewers] = (statistics.median(cost for cost, _ in runs),
+                                    min(cost for cost, _ in runs), max(cost for cost, _ in runs),
+                                    statistics.median(size for _, size in runs))
+        finally:
+            process.terminate()
+            process.wait(10)
+
+    print(f"\nMJPEG viewers of one 768x432 camera at 10 fps, h=360 "
+          f"(service CPU s per s, median of {REPEAT} x {SECONDS:g} s)")
+    print(f"{'viewers':>8} {'cpu s/s (min-max)':>24} {'vs 1 viewer':>12} {'MB/s sent':>10}")
+    one = results[1][0]
+    for viewers, (median, low, high, size) in results.items():
+        ratio = f"{median / one:5.2f}x" if viewers else "-"
+        print(f"{viewers:8d} {median:10.3f} ({low:.3f}-{high:.3f}) {ratio:>12} "
+              f"{size / SECONDS / 1e6:10.2f}")
+    print("(0 viewers = capture and motion only; the reference figure is 1 viewer)")
+
+
+if __name__ == "__main__":
+    trio.run(main)

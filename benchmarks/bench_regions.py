@@ -1,0 +1,108 @@
+"""Region crop to model input, and region selection, against NumPy + Pillow and plain Python.
+
+Frames are real footage upscaled by ffmpeg to 720p and 1080p. "Ours" crops a square region of
+the I420 frame straight into the (S, S, 3) RGB tensor; the reference pads and slices the planes
+with NumPy, repeats chroma samples, and lets Pillow convert to RGB (its full-range JPEG
+formula: the same work, slightly different colours) and resize bilinearly. When the region is
+already the model size, Pillow's resize is a plain copy, so the reference does no resampling.
+
+Run: python -m benchmarks.bench_regions
+"""
+
+from __future__ import annotations
+
+import subprocess
+from functools import partial
+
+import numpy as np
+from PIL import Image
+
+from benchmarks.common import Row, measure, print_table, shared_file
+from nvr._fast.regions import crop_to_tensor, select_regions
+from nvr.config.ffmpeg import ffmpeg_executable
+from nvr.frames import Box, Planes, planes
+from tests import regions_reference
+
+VIDEO = "media/intel_one_by_one_person_detection_768x432.mp4"
+
+
+def decode(width: int, height: int) -> Planes:
+    """One frame of the footage (20 s in), scaled to ``width`` x ``height``."""
+    raw = subprocess.run(
+        [ffmpeg_executable(), "-v", "error", "-ss", "20", "-i", str(shared_file(VIDEO)),
+         "-frames:v", "1", "-vf", f"scale={width}:{height}", "-f", "rawvideo",
+         "-pix_fmt", "yuv420p", "pipe:"],
+        capture_output=True, check=True, timeout=60,
+    ).stdout
+    return planes(np.frombuffer(raw, np.uint8), width, height)
+
+
+def _padded(plane: np.ndarray, x1: int, y1: int, x2: int, y2: int, black: int) -> np.ndarray:
+    """plane[y1:y2, x1:x2] with the part outside the plane filled with ``black``."""
+    out = np.full((y2 - y1, x2 - x1), black, np.uint8)
+    height, width = plane.shape
+    top, left = max(y1, 0), max(x1, 0)
+    bottom, right = min(y2, height), min(x2, width)
+    if top < bottom and left < right:
+        out[top - y1:bottom - y1, left - x1:right - x1] = plane[top:bottom, left:right]
+    return out
+
+
+def numpy_pillow_crop(frame: Planes, region: Box, size: int) -> np.ndarray:
+    """The same job done with NumPy and Pillow (nearest chroma upsampling)."""
+    x1, y1, x2, y2 = region
+    luma = _padded(frame.y, x1, y1, x2, y2, 16)
+    cx1, cy1 = x1 // 2, y1 // 2
+    cx2, cy2 = (x2 + 1) // 2, (y2 + 1) // 2
+    dx, dy = x1 - 2 * cx1, y1 - 2 * cy1
+
+    def upsampled(plane: np.ndarray) -> np.ndarray:
+        half = _padded(plane, cx1, cy1, cx2, cy2, 128)
+        return half.repeat(2, 0).repeat(2, 1)[dy:dy + y2 - y1, dx:dx + x2 - x1]
+
+    ycbcr = np.dstack([luma, upsampled(frame.u), upsampled(frame.v)])
+    image = Image.fromarray(ycbcr, "YCbCr").convert("RGB")
+    return np.asarray(image.resize((size, size), Image.BILINEAR))
+
+
+def centred(width: int, height: int, side: int) -> Box:
+    x, y = (width - side) // 2, (height - side) // 2
+    return (x, y, x + side, y + side)
+
+
+def crop_rows() -> list[Row]:
+    rows = []
+    for width, height in [(1280, 720), (1920, 1080)]:
+        frame = decode(width, height)
+        for side in (300, 600, height):
+            region = centred(width, height, side)
+            for size in (300, 320):
+                out = np.empty((size, size, 3), np.uint8)
+                ours = measure(partial(crop_to_tensor, *frame, region, out))
+                reference = measure(partial(numpy_pillow_crop, frame, region, size))
+                name = f"{height}p region {side} -> {size}"
+                rows.append(Row(name, ours, reference, "NumPy + Pillow"))
+    return rows
+
+
+# A typical busy 720p frame: a person and a car moving, one tracked object near them.
+MOTION: list[Box] = [(410, 220, 470, 400), (420, 230, 480, 410), (900, 500, 1100, 600),
+                     (60, 40, 90, 70)]
+TRACKED: list[Box] = [(400, 210, 480, 420), (700, 100, 760, 200)]
+
+
+def select_rows() -> list[Row]:
+    assert select_regions(MOTION, TRACKED, 1280, 720) == regions_reference.select_regions(
+        MOTION, TRACKED, 1280, 720)
+    ours = measure(lambda: select_regions(MOTION, TRACKED, 1280, 720))
+    reference = measure(lambda: regions_reference.select_regions(MOTION, TRACKED, 1280, 720))
+    return [Row("select_regions, 4 motion + 2 tracked", ours, reference, "plain Python")]
+
+
+def main() -> None:
+    print_table("Region crop + YUV->RGB + resize to the model input (ms per call)", crop_rows())
+    print_table("Region selection for one frame (ms per call)", select_rows())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+"""latest.jpg and MJPEG frames: overlays + resize + full range + JPEG, against a bare encode.
+
+Real footage scaled by ffmpeg to 1280x720 and 1920x1080. Full size is compared with
+simplejpeg encoding the unmodified planes; h=360 with Pillow resizing the planes (BOX, an area
+average like ours) and simplejpeg encoding them. The overlay cost is the difference between
+rendering with all overlays and with none (timed in alternation; sharp coloured edges also
+make the JPEG encoder work harder), and the time spent drawing alone, both as shares of a
+bare encode at the output size.
+
+Run: python -m benchmarks.bench_render
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import time
+from collections.abc import Callable
+
+import numpy as np
+import simplejpeg
+from PIL import Image
+
+from benchmarks.common import Row, measure, print_table, shared_file
+from nvr._fast.i420 import frame_size, to_full_range
+from nvr.config.ffmpeg import ffmpeg_executable
+from nvr.frames import Planes, planes
+from nvr.render import (
+    TAB10,
+    Overlays,
+    TrackedBox,
+    ZoneOutline,
+    draw_overlays,
+    output_size,
+    render_jpeg,
+)
+
+VIDEO = "media/intel_one_by_one_person_detection_768x432.mp4"
+SIZES = [(1280, 720), (1920, 1080)]
+MJPEG_HEIGHT = 360
+REPEAT = 11
+
+
+def real_frame(width: int, height: int) -> np.ndarray:
+    """One frame of the footage, scaled by ffmpeg to ``width`` x ``height``, as I420."""
+    raw = subprocess.run(
+        [ffmpeg_executable(), "-v", "error", "-ss", "20", "-i", str(shared_file(VIDEO)),
+         "-frames:v", "1", "-vf", f"scale={width}:{height}", "-f", "rawvideo",
+         "-pix_fmt", "yuv420p", "pipe:"],
+        capture_output=True, check=True, timeout=60,
+    ).stdout
+    return np.frombuffer(raw, np.uint8)
+
+
+def busy_overlays(width: int, height: int) -> Overlays:
+    """Every overlay at once, laid out on a 1280x720 grid and scaled to the frame."""
+
+    def at(*values: int) -> tuple[int, ...]:
+        return tuple(round(value * width / 1280) for value in values)
+
+    mask = np.full((height, width), 255, np.uint8)
+    mask[: height // 4, : width // 5] = 0
+    objects = tuple(
+        TrackedBox(label, score, area, at(*box), TAB10[index], detected)
+        for index, (label, score, area, box, detected) in enumerate([
+            ("person", 0.87, 41_000, (500, 200, 700, 600), True),
+            ("person", 0.64, 12_500, (880, 260, 990, 560), True),
+            ("dog", 0.71, 6_000, (120, 480, 300, 640), False),
+        ])
+    )
+    return Overlays(
+        objects=objects,
+        regions=(at(400, 100, 800, 500), at(800, 200, 1100, 500)),
+        zones=(ZoneOutline("floor", [at(100, 600), at(1200, 650), at(900, 300)], TAB10[1], True),
+               ZoneOutline("door", [at(20, 250), at(200, 250), at(200, 700)], TAB10[3], False)),
+        mask=mask,
+        motion=(at(520, 220, 680, 580), at(890, 270, 980, 550), at(130, 490, 290, 630)),
+        timestamp=1_700_000_000.0,
+    )
+
+
+def pillow_resize(frame: Planes, width: int, height: int) -> Planes:
+    """The planes resized by Pillow's area-average (BOX) filter."""
+    sizes = [(width, height), *[((width + 1) // 2, (height + 1) // 2)] * 2]
+    return Planes(*(np.asarray(Image.fromarray(plane).resize(size, Image.Resampling.BOX))
+                    for plane, size in zip(frame, sizes, strict=True)))
+
+
+def paired_cost(busy: Callable[[], object], plain: Callable[[], object],
+                pairs: int = 300) -> float:
+    """Median extra seconds of ``busy`` over ``plain``, timed in alternation.
+
+    Pairs of back-to-back calls see the same machine load, so their difference holds up
+    when other work shares the CPU, where separate medians do not.
+    """
+    busy(), plain()
+    differences = []
+    for _ in range(pairs):
+        start = time.perf_counter()
+        busy()
+        middle = time.perf_counter()
+        plain()
+        differences.append(2 * middle - start - time.perf_counter())
+    return statistics.median(differences)
+
+
+def compare(frame: np.ndarray, width: int, height: int, overlays: Overlays,
+            out_height: int | None) -> tuple[list[Row], str]:
+    """Rows for rendering with all overlays and with none, and a line on the overlay cost."""
+    out_w, out_h = output_size(width, height, out_height)
+    source = planes(frame, width, height)
+    if out_height is None:
+        name, resized = f"{width}x{height} full", source
+        reference_name = "bare encode"
+        reference = measure(lambda: simplejpeg.encode_jpeg_yuv_planes(*source, quality=70),
+                            repeat=REPEAT)
+    else:
+        name, resized = f"{width}x{height} h={out_h}", pillow_resize(source, out_w, out_h)
+        reference_name = "Pillow BOX resize + encode"
+        reference = measure(lambda: simplejpeg.encode_jpeg_yuv_planes(
+            *pillow_resize(source, out_w, out_h), quality=70), repeat=REPEAT)
+    busy = measure(lambda: render_jpeg(frame, width, height, overlays, out_height),
+                   repeat=REPEAT)
+    plain = measure(lambda: render_jpeg(frame, width, height, out_height=out_height),
+                    repeat=REPEAT)
+    bare = measure(lambda: simplejpeg.encode_jpeg_yuv_planes(*resized, quality=70),
+                   repeat=REPEAT)
+    cost = paired_cost(lambda: render_jpeg(frame, width, height, overlays, out_height),
+                       lambda: render_jpeg(frame, width, height, out_height=out_height))
+    scratch = np.empty(frame_size(out_w, out_h), np.uint8)
+    for plane, values in zip(planes(scratch, out_w, out_h), resized, strict=True):
+        plane[:] = values
+    target = planes(scratch, out_w, out_h)
+    drawing = measure(lambda: draw_overlays(target, width, height, overlays), repeat=REPEAT)
+    convert = measure(lambda: to_full_range(scratch, scratch, out_w, out_h), repeat=REPEAT)
+    line = (f"{name:16} {cost * 1e3:6.3f} ms = {cost / bare.median:6.1%}, drawing alone "
+            f"{drawing.median * 1e3:6.3f} ms = {drawing.median / bare.median:6.1%} "
+            f"| bare encode {bare.median * 1e3:6.3f} ms, "
+            f"to_full_range {convert.median * 1e3:6.3f} ms")
+    return [Row(f"{name}, all overlays", busy, reference, reference_name),
+            Row(f"{name}, no overlays", plain, reference, reference_name)], line
+
+
+def main() -> None:
+    rows: list[Row] = []
+    costs: list[str] = []
+    for width, height in SIZES:
+        frame = real_frame(width, height)
+        overlays = busy_overlays(width, height)
+        for out_height in (None, MJPEG_HEIGHT):
+            more_rows, cost = compare(frame, width, height, overlays, out_height)
+            rows += more_rows
+            costs.append(cost)
+    print_table("render_jpeg (overlays, resize, full range, encode) against a bare pipeline",
+                rows)
+    print("\nOverlay cost: render with all overlays - with none (median over alternating "
+          "calls; it includes\nencoding the drawn edges), and drawing alone, as shares of a "
+          "bare encode of the output-size planes")
+    print("\n".join(costs))
+
+
+if __name__ == "__main__":
+    main()

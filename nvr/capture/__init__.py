@@ -1,0 +1,1 @@
+"""Frames in: the detect-role ffmpeg of each camera, supervised, read into reusable buffers."""

@@ -1,0 +1,107 @@
+"""Start and stop an ffmpeg child; keep the tail of what it writes to stderr."""
+
+from __future__ import annotations
+
+import fcntl
+import io
+import logging
+import os
+import subprocess
+from collections import deque
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import trio
+
+STDERR_LINES = 100
+F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+
+
+@dataclass
+class FfmpegChild:
+    """A running ffmpeg: the trio process, its stdout pipe (read in threads), its stderr tail."""
+
+    process: trio.Process
+    stdout: io.FileIO
+    stderr_tail: deque[str] = field(default_factory=lambda: deque(maxlen=STDERR_LINES))
+    stderr_closed: trio.Event = field(default_factory=trio.Event)
+
+    async def wait_for_exit(self, timeout: float) -> str:
+        """Give ffmpeg ``timeout`` s to exit and finish its stderr; describe how it ended."""
+        with trio.move_on_after(timeout):
+            await self.process.wait()
+            await self.stderr_closed.wait()
+        code = self.process.returncode
+        return "still running" if code is None else f"exit code {code}"
+
+
+def _enlarge_pipe(fd: int, wanted: int) -> None:
+    """Ask for a pipe buffer of about one frame, so ffmpeg rarely blocks mid-frame."""
+    try:
+        limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+        fcntl.fcntl(fd, F_SETPIPE_SZ, min(wanted, limit))
+    except (OSError, ValueError):
+        pass
+
+
+async def _collect_stderr(child: FfmpegChild, log: logging.Logger) -> None:
+    pending = b""
+    assert child.process.stderr is not None
+    async for chunk in child.process.stderr:
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()
+        for line in lines:
+            text = line.decode(errors="replace").rstrip()
+            if text:
+                child.stderr_tail.append(text)
+                log.debug("%s", text)
+    child.stderr_closed.set()
+
+
+async def _stop(process: trio.Process, grace: float) -> None:
+    if process.returncode is not None:
+        return
+    if grace > 0:
+        process.terminate()
+        with trio.move_on_after(grace):
+            await process.wait()
+            return
+    process.kill()
+    await process.wait()
+
+
+@asynccontextmanager
+async def ffmpeg_child(argv: Sequence[str], log: logging.Logger, *, grace: float,
+                       pipe_size: int = 1 << 20) -> AsyncIterator[FfmpegChild]:
+    """Run ffmpeg with stdout on a pipe we read ourselves.
+
+    On exit it gets SIGTERM and ``grace`` seconds to finish the files it writes, then
+    SIGKILL; with ``grace`` 0 (nothing but the pipe to lose) it is killed at once.
+    """
+    read_fd, write_fd = os.pipe()
+    _enlarge_pipe(write_fd, pipe_size)
+    try:
+        process = await trio.lowlevel.open_process(
+            list(argv), stdin=subprocess.DEVNULL, stdout=write_fd, stderr=subprocess.PIPE,
+        )
+    except BaseException:
+        os.close(read_fd)
+        raise
+    finally:
+        os.close(write_fd)
+    # A FileIO, not a bare fd: a read in an abandoned thread after close() fails cleanly
+    # instead of reading whatever file reuses the descriptor number.
+    child = FfmpegChild(process, io.FileIO(read_fd, "rb"))
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_collect_stderr, child, log)
+        try:
+            yield child
+        finally:
+            # Closed first: an ffmpeg blocked writing to a pipe nobody reads would ignore
+            # SIGTERM; with the pipe gone it gets EPIPE and exits at once.
+            child.stdout.close()
+            with trio.CancelScope(shield=True):
+                await _stop(process, grace)
+            nursery.cancel_scope.cancel()

@@ -1,0 +1,191 @@
+"""A camera frame as a JPEG for people: overlays, resize, full range, encode (reference §3.14).
+
+The reference draws on the full-size frame and then resizes. Here the frame is resized first
+and the overlays are drawn on the output, with coordinates and line widths scaled to it and
+text sized to its height: the same picture, but lines and labels stay crisp and legible at
+small sizes (MJPEG streams at h=360), and a frame is never copied at full size just to be
+drawn on. Drawing uses limited-range colours; the whole output is expanded to full range
+just before encoding.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import simplejpeg
+
+from nvr._fast.draw import (
+    black_out,
+    draw_polygon,
+    draw_rectangle,
+    draw_text,
+    resize_plane,
+    text_size,
+)
+from nvr._fast.i420 import frame_size, to_full_range
+from nvr.frames import Box, Planes, planes
+
+TAB10 = (
+    (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
+    (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207),
+)
+BLACK, WHITE = (0, 0, 0), (255, 255, 255)
+RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
+# Height of a label box and of the timestamp as a share of the output height.
+LABEL_HEIGHT, TIMESTAMP_HEIGHT = 0.028, 0.04
+
+
+@dataclass(frozen=True)
+class TrackedBox:
+    """A tracked object as drawn by the bbox overlay."""
+
+    label: str
+    score: float
+    area: int
+    box: Box
+    color: tuple[int, int, int]  # RGB
+    detected: bool  # False: disappeared but still tracked, drawn as a thin blue box
+
+
+@dataclass(frozen=True)
+class ZoneOutline:
+    """A zone polygon; ``active`` (an object is inside) draws it thick."""
+
+    name: str
+    points: list[tuple[int, int]]
+    color: tuple[int, int, int]  # RGB
+    active: bool
+
+
+@dataclass(frozen=True)
+class Overlays:
+    """What to draw on a frame, in frame coordinates; empty draws nothing."""
+
+    objects: tuple[TrackedBox, ...] = ()
+    regions: tuple[Box, ...] = ()
+    zones: tuple[ZoneOutline, ...] = ()
+    mask: np.ndarray | None = None  # H x W uint8, 0 = masked out (painted black)
+    motion: tuple[Box, ...] = ()
+    timestamp: float | None = None  # seconds since the epoch, drawn in local time
+
+
+def zone_colors(count: int) -> list[tuple[int, int, int]]:
+    """``count`` RGB colours: the "tab10" palette resampled to ``count`` entries."""
+    if count == 1:
+        return [TAB10[0]]
+    return [TAB10[min(9, i * 10 // (count - 1))] for i in range(count)]
+
+
+@lru_cache(maxsize=256)
+def rgb_to_yuv(color: tuple[int, int, int]) -> tuple[int, int, int]:
+    """The BT.601 limited-range (Y, U, V) of an RGB colour."""
+    r, g, b = (channel / 255 for channel in color)
+    y = 16 + 65.481 * r + 128.553 * g + 24.966 * b
+    u = 128 - 37.797 * r - 74.203 * g + 112.0 * b
+    v = 128 + 112.0 * r - 93.786 * g - 18.214 * b
+    return round(y), round(u), round(v)
+
+
+def output_size(width: int, height: int, out_height: int | None) -> tuple[int, int]:
+    """The size of a ``width`` x ``height`` frame resized to ``out_height``, aspect kept.
+
+    None keeps the frame's own size; otherwise width and height are rounded to even numbers.
+    """
+    if out_height is None or out_height == height:
+        return width, height
+    if out_height < 1:
+        raise ValueError(f"the output height must be positive, got {out_height}")
+    even_height = max(2, out_height - out_height % 2)
+    return max(2, 2 * round(even_height * width / height / 2)), even_height
+
+
+def render_jpeg(frame: np.ndarray, width: int, height: int, overlays: Overlays = Overlays(),
+                out_height: int | None = None, quality: int = 70) -> bytes:
+    """Encode the I420 ``frame`` (left unchanged) with ``overlays`` at height ``out_height``."""
+    if frame.ndim != 1 or frame.dtype != np.uint8 or frame.size != frame_size(width, height):
+        raise ValueError(f"a {width}x{height} I420 frame is a flat buffer of "
+                         f"{frame_size(width, height)} uint8, got {frame.shape} {frame.dtype}")
+    out_w, out_h = output_size(width, height, out_height)
+    out = np.empty(frame_size(out_w, out_h), np.uint8)  # every byte is written below
+    target = planes(out, out_w, out_h)
+    if (out_w, out_h) == (width, height):
+        out[:] = frame
+    else:
+        for source, plane in zip(planes(frame, width, height), target, strict=True):
+            resize_plane(source, plane)
+    draw_overlays(target, width, height, overlays)
+    to_full_range(out, out, out_w, out_h)
+    return simplejpeg.encode_jpeg_yuv_planes(*target, quality=quality)
+
+
+def draw_overlays(target: Planes, width: int, height: int, overlays: Overlays) -> None:
+    """Draw ``overlays``, in the coordinates of a ``width`` x ``height`` frame, on ``target``.
+
+    ``target`` holds limited-range planes of that frame at any size; the overlays are drawn in
+    the reference's order, scaled to it.
+    """
+    _Canvas(target, width, height).draw(overlays)
+
+
+class _Canvas:
+    """The output planes of a ``frame_width`` x ``frame_height`` frame, drawn in its coordinates."""
+
+    def __init__(self, target: Planes, frame_width: int, frame_height: int) -> None:
+        self.planes = target
+        self.height, self.width = target.y.shape
+        self.frame_shape = frame_height, frame_width
+        self.scale_x, self.scale_y = self.width / frame_width, self.height / frame_height
+
+    def draw(self, overlays: Overlays) -> None:
+        """Draw the overlays in the reference's order."""
+        for obj in overlays.objects:
+            color = obj.color if obj.detected else BLUE
+            self.rectangle(obj.box, color, 2 if obj.detected else 1)
+            self.label(obj.box, f"{obj.label}: {int(obj.score * 100)}% {int(obj.area)}", color)
+        for region in overlays.regions:
+            self.rectangle(region, GREEN, 2)
+        for zone in overlays.zones:
+            points = [(x * self.scale_x, y * self.scale_y) for x, y in zone.points]
+            draw_polygon(*self.planes, points, rgb_to_yuv(zone.color),
+                         self.thickness(8 if zone.active else 2))
+        if overlays.mask is not None:
+            self.black_out(overlays.mask)
+        for box in overlays.motion:
+            self.rectangle(box, RED, 2)
+        if overlays.timestamp is not None:
+            text = time.strftime("%m/%d/%Y %H:%M:%S", time.localtime(overlays.timestamp))
+            scale = self.text_scale(TIMESTAMP_HEIGHT)
+            draw_text(*self.planes, 4 * scale, 4 * scale, text, rgb_to_yuv(WHITE), None, scale)
+
+    def thickness(self, thickness: int) -> int:
+        return max(1, round(thickness * self.scale_y))
+
+    def text_scale(self, share: float) -> int:
+        return max(1, round(share * self.height / text_size("0", 1)[1]))
+
+    def rectangle(self, box: Box, color: tuple[int, int, int], thickness: int) -> None:
+        x1, y1 = round(box[0] * self.scale_x), round(box[1] * self.scale_y)
+        # A box that is not empty in the frame stays at least one pixel wide and high.
+        x2 = max(x1 + 1, round(box[2] * self.scale_x))
+        y2 = max(y1 + 1, round(box[3] * self.scale_y))
+        draw_rectangle(*self.planes, (x1, y1, x2, y2), rgb_to_yuv(color),
+                       self.thickness(thickness))
+
+    def label(self, box: Box, text: str, color: tuple[int, int, int]) -> None:
+        """Black ``text`` on a ``color`` box just above the top-left corner of ``box``."""
+        scale = self.text_scale(LABEL_HEIGHT)
+        text_w, text_h = text_size(text, scale)
+        x = max(0, min(round(box[0] * self.scale_x), self.width - text_w))
+        top = round(box[1] * self.scale_y) - text_h
+        draw_text(*self.planes, x, top if top >= 0 else 0, text, rgb_to_yuv(BLACK),
+                  rgb_to_yuv(color), scale)
+
+    def black_out(self, mask: np.ndarray) -> None:
+        if mask.shape != self.frame_shape:
+            raise ValueError(f"the mask is {mask.shape[::-1]}, the frame {self.frame_shape[::-1]}")
+        # On a resized output each pixel takes the mask under its centre: sharp, and far
+        # cheaper than resizing the mask.
+        black_out(*self.planes, np.ascontiguousarray(mask, np.uint8))

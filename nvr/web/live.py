@@ -1,0 +1,68 @@
+"""Live images of a camera: ``latest.jpg`` and the MJPEG debug stream."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import trio
+from quart import Blueprint, Response, request
+
+from nvr.camera import Camera, OverlayFlags
+from nvr.web.app import ApiError, service
+from nvr.web.params import int_param, overlay_flags
+
+live = Blueprint("live", __name__, url_prefix="/api")
+
+MJPEG_TYPE = "multipart/x-mixed-replace; boundary=frame"
+PART_HEAD = b"--frame\r\nContent-Type: image/jpeg\r\n\r\n"
+PART_TAIL = b"\r\n\r\n"
+MAX_FPS = 30
+
+
+def camera_named(name: str) -> Camera:
+    """The camera called ``name``, or a 404."""
+    camera = service().cameras.get(name)
+    if camera is None:
+        raise ApiError(404, f"Camera named {name} not found")
+    return camera
+
+
+def height_param(camera: Camera, default: int | None) -> int | None:
+    return int_param(request.args, "h", default, low=1, high=4 * camera.height)
+
+
+@live.get("/<camera_name>/latest.jpg")
+async def latest_jpg(camera_name: str) -> Response:
+    camera = camera_named(camera_name)
+    height = height_param(camera, None)
+    jpeg = await camera.jpeg(height, overlay_flags(request.args))
+    if jpeg is None:
+        raise ApiError(503, f"No frame received from camera {camera_name} yet")
+    return Response(jpeg, content_type="image/jpeg")
+
+
+async def _mjpeg_parts(camera: Camera, fps: int, height: int,
+                       flags: OverlayFlags) -> AsyncIterator[bytes]:
+    camera.viewers += 1
+    try:
+        next_tick = trio.current_time()
+        while True:
+            jpeg = await camera.jpeg(height, flags)
+            if jpeg is not None:
+                # A slow client blocks here and simply gets a later frame next time.
+                yield PART_HEAD + jpeg + PART_TAIL
+            next_tick = max(next_tick + 1 / fps, trio.current_time())
+            await trio.sleep_until(next_tick)
+    finally:
+        camera.viewers -= 1
+
+
+@live.get("/<camera_name>")
+async def mjpeg(camera_name: str) -> Response:
+    camera = camera_named(camera_name)
+    fps = int_param(request.args, "fps", 3, low=1, high=MAX_FPS)
+    height = height_param(camera, min(360, 4 * camera.height))
+    response = Response(_mjpeg_parts(camera, fps, height, overlay_flags(request.args)),
+                        content_type=MJPEG_TYPE)
+    response.timeout = None  # the stream lasts as long as the viewer stays
+    return response

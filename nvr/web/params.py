@@ -1,0 +1,41 @@
+"""Query parameters: parsed strictly, answered with 400 and a message when wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from nvr.camera import OverlayFlags
+from nvr.web.app import ApiError
+
+OVERLAY_FLAGS = ("bbox", "timestamp", "zones", "mask", "motion", "regions")
+
+
+def _integer(args: Mapping[str, str], name: str) -> int | None:
+    raw = args.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ApiError(400, f"{name} must be an integer, got {raw!r}") from None
+
+
+def int_param(args: Mapping[str, str], name: str, default: int | None, *,
+              low: int, high: int) -> int | None:
+    """``name`` as an integer in ``low..high``, or ``default`` when absent."""
+    value = _integer(args, name)
+    if value is None:
+        return default
+    if not low <= value <= high:
+        raise ApiError(400, f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def flag_param(args: Mapping[str, str], name: str) -> bool:
+    """An on/off switch: any integer, non-zero meaning on (as the reference reads them)."""
+    return bool(_integer(args, name))
+
+
+def overlay_flags(args: Mapping[str, str]) -> OverlayFlags:
+    """The overlay switches of latest.jpg and the MJPEG stream."""
+    return OverlayFlags(**{name: flag_param(args, name) for name in OVERLAY_FLAGS})

@@ -1,0 +1,138 @@
+"""Capture with the real ffmpeg: frames flow, faults end in logged restarts, others carry on."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+
+import pytest
+import trio
+
+from nvr.camera import Camera
+from nvr.capture.supervisor import Backoff
+from nvr.config import NvrConfig
+from support import camera_yaml, looped_footage, wait_for
+
+
+def two_cameras(broken: str) -> str:
+    return "ffmpeg: {stall_timeout: 2}\ncameras:" + looped_footage("healthy") + broken
+
+
+async def watch_fps(camera: Camera, seconds: float) -> list[float]:
+    """camera_fps sampled every 0.5 s for ``seconds``."""
+    samples = []
+    for _ in range(int(seconds / 0.5)):
+        await trio.sleep(0.5)
+        samples.append(camera.camera_fps.rate())
+    return samples
+
+
+async def test_frames_flow_and_stats_count_them(media_config, serve) -> None:
+    served = await serve(media_config("cameras:" + looped_footage("front")), cameras=True)
+    camera = served.service.cameras["front"]
+
+    await wait_for(lambda: camera.latest is not None, 20, "the first frame")
+    await trio.sleep(3)
+
+    stats = (await served.client.get("/api/stats")).json()["front"]
+    assert 7 <= stats["camera_fps"] <= 12  # the footage plays at 10 fps
+    assert stats["process_fps"] > 5
+    assert stats["capture_pid"] == camera.capture_pid > 0
+    assert stats["capture_pid"] != stats["pid"] == os.getpid()
+    assert camera.pool.allocated <= 5  # buffers are reused, not allocated per frame
+
+
+async def test_killed_ffmpeg_is_restarted_while_the_other_camera_carries_on(
+    media_config, serve, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    served = await serve(media_config(two_cameras(looped_footage("victim"))), cameras=True)
+    healthy, victim = (served.service.cameras[name] for name in ("healthy", "victim"))
+    await wait_for(lambda: victim.latest is not None and healthy.latest is not None, 20,
+                   "frames from both cameras")
+    await trio.sleep(1)
+    first_pid = victim.capture_pid
+
+    os.kill(first_pid, signal.SIGKILL)
+    fps_meanwhile = await watch_fps(healthy, 3)
+    await wait_for(lambda: victim.capture_pid not in (0, first_pid), 10, "a new ffmpeg")
+
+    assert "victim: ffmpeg stopped sending frames" in caplog.text
+    assert "victim: restarting ffmpeg in 1 s" in caplog.text
+    assert min(fps_meanwhile) > 5, fps_meanwhile
+    index_after_restart = victim.latest.frame.index
+    await trio.sleep(1.5)
+    assert victim.latest.frame.index > index_after_restart
+
+
+async def test_missing_file_backs_off_and_is_logged(
+    media_config, serve, caplog: pytest.LogCaptureFixture, tmp_path
+) -> None:
+    broken = camera_yaml("missing", str(tmp_path / "nope.mp4"), "-re")
+    served = await serve(media_config(two_cameras(broken)), cameras=True)
+    healthy = served.service.cameras["healthy"]
+
+    fps = await watch_fps(healthy, 5)
+
+    assert "missing: restarting ffmpeg in 1 s" in caplog.text
+    assert "missing: restarting ffmpeg in 2 s" in caplog.text
+    assert "No such file or directory" in caplog.text  # ffmpeg's own words are logged
+    assert min(fps[2:]) > 5, fps
+    response = await served.client.get("/api/missing/latest.jpg")
+    assert response.status_code == 503
+    assert response.json()["message"] == "No frame received from camera missing yet"
+    assert (await served.client.get("/api/stats")).json()["missing"]["capture_pid"] == 0
+
+
+async def test_wrong_resolution_is_reported_and_restarted(
+    media_config, serve, caplog: pytest.LogCaptureFixture
+) -> None:
+    served = await serve(
+        media_config(two_cameras(looped_footage("wrong", width=640, height=360))), cameras=True
+    )
+    healthy, wrong = served.service.cameras["healthy"], served.service.cameras["wrong"]
+
+    fps = await watch_fps(healthy, 4)
+
+    assert ("wrong: ffmpeg delivers 768x432 frames but width and height are 640x360 "
+            "in the config") in caplog.text
+    assert "wrong: restarting ffmpeg in 1 s" in caplog.text
+    assert wrong.latest is None  # garbled frames never reach the pipeline
+    assert min(fps[2:]) > 5, fps
+
+
+async def test_stalled_camera_is_restarted(
+    media_config, serve, caplog: pytest.LogCaptureFixture
+) -> None:
+    # One frame a minute: after the first, the camera looks dead.
+    stalled = camera_yaml("stalled", "testsrc2=size=320x240:rate=1/60", "-re -f lavfi",
+                          width=320, height=240)
+    served = await serve(media_config(two_cameras(stalled)), cameras=True)
+
+    fps = await watch_fps(served.service.cameras["healthy"], 4)
+
+    assert "stalled: no frame received in 2 s" in caplog.text
+    assert "stalled: restarting ffmpeg in 1 s" in caplog.text
+    assert min(fps[2:]) > 5, fps
+
+
+def test_frames_waiting_too_long_are_dropped_and_counted(media_config) -> None:
+    config: NvrConfig = media_config("cameras:" + looped_footage("front"))
+    camera = Camera("front", config.cameras["front"], config.media, 20.0)
+
+    for _ in range(3):
+        camera.deliver(camera.pool.take())
+
+    assert camera.camera_fps.rate() > 0
+    # Two frames were replaced before the processor took them.
+    assert camera.skipped_fps.count() == 2
+    assert camera.pool.allocated == 4
+
+
+def test_backoff_doubles_to_a_minute_and_resets_after_a_good_minute() -> None:
+    backoff = Backoff()
+    delays = [backoff.next_delay(healthy_for=0) for _ in range(8)]
+    assert delays == [1, 2, 4, 8, 16, 32, 60, 60]
+    assert backoff.next_delay(healthy_for=61) == 1
+    assert backoff.next_delay(healthy_for=5) == 2

@@ -1,0 +1,137 @@
+"""latest.jpg and the MJPEG stream over real HTTP, on real footage."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import trio
+from PIL import Image
+
+from support import looped_footage, shared_file, wait_for
+
+BAD_PARAMETERS = [
+    ("h=abc", "h must be an integer, got 'abc'"),
+    ("h=0", "h must be between 1 and 1728, got 0"),
+    ("h=1729", "h must be between 1 and 1728, got 1729"),
+    ("h=-5", "h must be between 1 and 1728, got -5"),
+    ("bbox=x", "bbox must be an integer, got 'x'"),
+    ("motion=yes", "motion must be an integer, got 'yes'"),
+]
+
+
+@pytest.fixture
+async def front(media_config, serve):
+    """A service with one camera playing the one-by-one footage, after its first frame."""
+    shared_file("media/intel_one_by_one_person_detection_768x432.mp4")
+    served = await serve(media_config("cameras:" + looped_footage("front")), cameras=True)
+    camera = served.service.cameras["front"]
+    await wait_for(lambda: camera.latest is not None, 20, "the first frame")
+    return served
+
+
+@pytest.mark.parametrize("height", [None, 216, 432, 1000])
+async def test_latest_jpg_has_the_requested_height_and_the_frame_aspect(front, height) -> None:
+    query = {} if height is None else {"h": height}
+    response = await front.client.get("/api/front/latest.jpg", params=query)
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/jpeg"
+    image = Image.open(io.BytesIO(response.content))
+    image.load()
+    expected_height = height or 432
+    assert image.height == expected_height
+    assert abs(image.width / image.height - 768 / 432) < 0.02
+
+
+async def test_latest_jpg_with_every_overlay(front) -> None:
+    query = {flag: 1 for flag in ("bbox", "timestamp", "zones", "mask", "motion", "regions")}
+    plain = await front.client.get("/api/front/latest.jpg")
+    drawn = await front.client.get("/api/front/latest.jpg", params=query)
+    assert drawn.status_code == 200
+    image = Image.open(io.BytesIO(drawn.content))
+    assert image.size == (768, 432)
+    # The timestamp overlay alone changes the picture.
+    assert drawn.content != plain.content
+
+
+@pytest.mark.parametrize(("query", "message"), BAD_PARAMETERS)
+@pytest.mark.parametrize("path", ["/api/front/latest.jpg", "/api/front"])
+async def test_bad_parameters_get_400(front, path, query, message) -> None:
+    response = await front.client.get(f"{path}?{query}")
+    assert response.status_code == 400
+    assert response.json() == {"success": False, "message": message}
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("fps=0", "fps must be between 1 and 30, got 0"),
+    ("fps=-1", "fps must be between 1 and 30, got -1"),
+    ("fps=ten", "fps must be an integer, got 'ten'"),
+])
+async def test_bad_fps_gets_400(front, query, message) -> None:
+    response = await front.client.get(f"/api/front?{query}")
+    assert response.status_code == 400
+    assert response.json()["message"] == message
+
+
+@pytest.mark.parametrize("path", ["/api/back/latest.jpg", "/api/back"])
+async def test_unknown_camera_gets_404(front, path) -> None:
+    response = await front.client.get(path)
+    assert response.status_code == 404
+    assert response.json()["message"] == "Camera named back not found"
+
+
+async def read_parts(response, count: int) -> list[bytes]:
+    """The JPEGs of the first ``count`` parts of a multipart stream."""
+    buffer, parts = b"", []
+    async for chunk in response.aiter_bytes():
+        buffer += chunk
+        while True:
+            start = buffer.find(b"--frame\r\nContent-Type: image/jpeg\r\n\r\n")
+            end = buffer.find(b"\xff\xd9\r\n\r\n", start)
+            if start < 0 or end < 0:
+                break
+            header_end = buffer.index(b"\r\n\r\n", start) + 4
+            parts.append(buffer[header_end:end + 2])
+            buffer = buffer[end + 6:]
+        if len(parts) >= count:
+            return parts[:count]
+    return parts
+
+
+async def test_mjpeg_stream_yields_jpeg_parts(front) -> None:
+    async with front.client.stream("GET", "/api/front", params={"fps": 10, "h": 180,
+                                                                "motion": 1}) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "multipart/x-mixed-replace; boundary=frame"
+        parts = await read_parts(response, 3)
+
+    assert len(parts) == 3
+    for part in parts:
+        image = Image.open(io.BytesIO(part))
+        image.load()
+        assert image.height == 180 and image.width == 320
+
+
+async def test_disconnected_viewer_stops_costing(front) -> None:
+    camera = front.service.cameras["front"]
+    async with front.client.stream("GET", "/api/front", params={"fps": 5}) as response:
+        await read_parts(response, 1)
+        assert camera.viewers == 1
+    await wait_for(lambda: camera.viewers == 0, 1.0, "the viewer to be gone")
+
+
+async def test_viewers_of_the_same_stream_share_one_encode_per_frame(front) -> None:
+    camera = front.service.cameras["front"]
+
+    async def view(params: dict[str, int]) -> None:
+        async with front.client.stream("GET", "/api/front", params=params) as response:
+            await read_parts(response, 10)
+
+    rendered_before, first_index = camera.renders.rendered, camera.latest.frame.index
+    async with trio.open_nursery() as nursery:
+        for _ in range(5):
+            nursery.start_soon(view, {"fps": 10, "h": 240})
+    frames = camera.latest.frame.index - first_index + 1
+    # Five viewers at the camera's rate: at most one encode per frame, not five.
+    assert camera.renders.rendered - rendered_before <= frames + 1
