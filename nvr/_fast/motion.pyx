@@ -20,7 +20,7 @@ A detector holds one camera's state: use it from one thread at a time.
 """
 
 from libc.stdint cimport int16_t, int32_t, uint8_t, uint16_t, uint64_t
-from libc.string cimport memcpy, memset
+from libc.string cimport memcpy
 
 import numpy as np
 
@@ -31,7 +31,7 @@ cdef enum:
     ALPHA_BITS = 15
     WARM_UP_FRAMES = 30
     MOTION_FRAMES_BEFORE_UPDATE = 10
-    PAD = 2  # zero columns each side of a threshold row: the reach of the dilation
+    PAD = 2  # the reach of the dilation: zero columns (rows) beside thresh (wide)
 
 cdef uint64_t ALL_SET = 0x0101010101010101
 
@@ -77,9 +77,10 @@ cdef int16_t _alpha_weight(double alpha):
 
 
 cdef inline int16_t _accumulate(int16_t average, int16_t value, int16_t weight) noexcept nogil:
-    """``average + (value - average) * weight / 2**15`` rounded down (value in grey levels).
+    """``average + (value - average) * weight / 2**15``, rounded down, in 1/64 grey levels.
 
-    Written as the high half of a 16 x 16-bit product, which SIMD units have.
+    ``value`` is in grey levels. Written as the high half of a 16 x 16-bit product, which
+    SIMD units have.
     """
     cdef int16_t twice = ((value << STATE_BITS) - average) * 2
     return average + <int16_t>((<int32_t>twice * weight) >> 16)
@@ -180,8 +181,7 @@ cdef class MotionDetector:
     cdef int current
     cdef int16_t[:, ::1] avg_delta
     cdef uint8_t[:, ::1] thresh  # PAD zero columns each side
-    cdef uint8_t[:, ::1] wide  # thresh dilated along rows
-    cdef uint8_t[::1] blank
+    cdef uint8_t[:, ::1] wide  # thresh dilated along rows; PAD zero rows above and below
     cdef uint8_t[:, ::1] dilated  # rows of ``stride`` bytes, zero after the image columns
     # Runs of set pixels in ``dilated``; a component is measured at its first run:
     cdef Py_ssize_t runs
@@ -236,8 +236,7 @@ cdef class MotionDetector:
         self.current = 0
         self.avg_delta = np.zeros((h, w), np.int16)
         self.thresh = np.zeros((h, w + 2 * PAD), np.uint8)
-        self.wide = np.empty((h, w), np.uint8)
-        self.blank = np.zeros(w, np.uint8)
+        self.wide = np.zeros((h + 2 * PAD, w), np.uint8)
         self.dilated = np.zeros((h, self.stride), np.uint8)
         cdef Py_ssize_t most = h * ((w + 1) // 2)
         self.run_start, self.run_end, self.run_row, self.parent = (
@@ -304,36 +303,28 @@ cdef class MotionDetector:
         return self._label(first, last)
 
     cdef (Py_ssize_t, Py_ssize_t) _dilate(self, Py_ssize_t first, Py_ssize_t last) noexcept nogil:
-        """Dilate ``thresh`` rows first..last-1 twice by a 3x3 square (once by a 5x5 one).
+        """Dilate ``thresh`` (set in rows first..last-1) twice by a 3x3 square: once by 5x5.
 
         Returns the range of rows of ``dilated`` that may be set.
         """
         cdef Py_ssize_t x, y, w = self.small_width
         cdef Py_ssize_t top = max(first - PAD, 0), bottom = min(last + PAD, self.small_height)
         cdef const uint8_t* t
-        cdef const uint8_t *a
-        cdef const uint8_t *b
-        cdef const uint8_t *c
-        cdef const uint8_t *d
-        cdef const uint8_t *e
         cdef uint8_t* out
-        for y in range(first, last):
+        # Along rows; every row of ``wide`` read below is refreshed, as the rows it keeps
+        # from other frames may be set.
+        for y in range(max(top - PAD, 0), min(bottom + PAD, self.small_height)):
             t = &self.thresh[y, 0]
-            out = &self.wide[y, 0]
+            out = &self.wide[y + PAD, 0]
             for x in range(w):
                 out[x] = t[x] | t[x + 1] | t[x + 2] | t[x + 3] | t[x + 4]
+        # Along columns: rows y - PAD .. y + PAD of the image are rows y .. y + 2 * PAD of wide.
         for y in range(top, bottom):
-            a, b, c = self._wide_row(y - 2, first, last), self._wide_row(y - 1, first, last), self._wide_row(y, first, last)
-            d, e = self._wide_row(y + 1, first, last), self._wide_row(y + 2, first, last)
+            t = &self.wide[y, 0]
             out = &self.dilated[y, 0]
             for x in range(w):
-                out[x] = a[x] | b[x] | c[x] | d[x] | e[x]
+                out[x] = t[x] | t[x + w] | t[x + 2 * w] | t[x + 3 * w] | t[x + 4 * w]
         return top, bottom
-
-    cdef inline const uint8_t* _wide_row(self, Py_ssize_t y, Py_ssize_t first,
-                                         Py_ssize_t last) noexcept nogil:
-        """Row ``y`` of ``wide``, or a blank row outside first..last-1."""
-        return &self.wide[y, 0] if first <= y < last else &self.blank[0]
 
     cdef Py_ssize_t _label(self, Py_ssize_t first, Py_ssize_t last) noexcept nogil:
         """Group the runs of ``dilated`` rows first..last-1 into 8-connected components.
