@@ -18,7 +18,6 @@ other cameras).
 from __future__ import annotations
 
 import statistics
-import subprocess
 from functools import partial
 
 import cv2
@@ -26,7 +25,8 @@ import numpy as np
 
 from benchmarks.common import Row, Timing, measure, print_table, shared_file
 from nvr._fast.motion import MotionDetector
-from nvr.config.ffmpeg import ffmpeg_executable
+from nvr.capture.decode import decode_file, split_frames
+from nvr.frames import planes
 
 VIDEO = "media/intel_one_by_one_person_detection_768x432.mp4"
 EMPTY_ROOM = 4.0  # seconds into the footage: nobody there yet
@@ -85,15 +85,9 @@ Detector = MotionDetector | OpenCVMotionDetector
 
 def luma_frames(width: int, height: int, start: float, duration: float) -> list[np.ndarray]:
     """Y planes of the footage from ``start`` for ``duration`` s, scaled to width x height."""
-    raw = subprocess.run(
-        [ffmpeg_executable(), "-v", "error", "-ss", str(start), "-t", str(duration),
-         "-i", str(shared_file(VIDEO)), "-vf", f"scale={width}:{height}",
-         "-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:"],
-        capture_output=True, check=True, timeout=120,
-    ).stdout
-    frame = width * height * 3 // 2
-    return [np.frombuffer(raw, np.uint8, width * height, offset).reshape(height, width)
-            for offset in range(0, len(raw) - frame + 1, frame)]
+    raw = decode_file(shared_file(VIDEO), start=start, duration=duration,
+                      filters=f"scale={width}:{height}")
+    return [planes(frame, width, height).y for frame in split_frames(raw, width, height)]
 
 
 def warmed_up(detector: Detector, empty: np.ndarray, moving: list[np.ndarray]) -> Detector:

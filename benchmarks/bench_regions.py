@@ -11,7 +11,6 @@ Run: python -m benchmarks.bench_regions
 
 from __future__ import annotations
 
-import subprocess
 from functools import partial
 
 import numpy as np
@@ -19,7 +18,7 @@ from PIL import Image
 
 from benchmarks.common import Row, measure, print_table, shared_file
 from nvr._fast.regions import crop_to_tensor, select_regions
-from nvr.config.ffmpeg import ffmpeg_executable
+from nvr.capture.decode import decode_file
 from nvr.frames import Box, Planes, planes
 from tests import regions_reference
 
@@ -28,13 +27,8 @@ VIDEO = "media/intel_one_by_one_person_detection_768x432.mp4"
 
 def decode(width: int, height: int) -> Planes:
     """One frame of the footage (20 s in), scaled to ``width`` x ``height``."""
-    raw = subprocess.run(
-        [ffmpeg_executable(), "-v", "error", "-ss", "20", "-i", str(shared_file(VIDEO)),
-         "-frames:v", "1", "-vf", f"scale={width}:{height}", "-f", "rawvideo",
-         "-pix_fmt", "yuv420p", "pipe:"],
-        capture_output=True, check=True, timeout=60,
-    ).stdout
-    return planes(np.frombuffer(raw, np.uint8), width, height)
+    raw = decode_file(shared_file(VIDEO), start=20, frames=1, filters=f"scale={width}:{height}")
+    return planes(raw, width, height)
 
 
 def _padded(plane: np.ndarray, x1: int, y1: int, x2: int, y2: int, black: int) -> np.ndarray:

@@ -13,7 +13,6 @@ Run: python -m benchmarks.bench_render
 from __future__ import annotations
 
 import statistics
-import subprocess
 import time
 from collections.abc import Callable
 
@@ -23,7 +22,7 @@ from PIL import Image
 
 from benchmarks.common import Row, measure, print_table, shared_file
 from nvr._fast.i420 import frame_size, to_full_range
-from nvr.config.ffmpeg import ffmpeg_executable
+from nvr.capture.decode import decode_file
 from nvr.frames import Planes, planes
 from nvr.render import (
     TAB10,
@@ -43,13 +42,7 @@ REPEAT = 11
 
 def real_frame(width: int, height: int) -> np.ndarray:
     """One frame of the footage, scaled by ffmpeg to ``width`` x ``height``, as I420."""
-    raw = subprocess.run(
-        [ffmpeg_executable(), "-v", "error", "-ss", "20", "-i", str(shared_file(VIDEO)),
-         "-frames:v", "1", "-vf", f"scale={width}:{height}", "-f", "rawvideo",
-         "-pix_fmt", "yuv420p", "pipe:"],
-        capture_output=True, check=True, timeout=60,
-    ).stdout
-    return np.frombuffer(raw, np.uint8)
+    return decode_file(shared_file(VIDEO), start=20, frames=1, filters=f"scale={width}:{height}")
 
 
 def busy_overlays(width: int, height: int) -> Overlays:

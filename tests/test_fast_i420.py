@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -11,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from nvr._fast.i420 import frame_size, to_full_range
-from nvr.config.ffmpeg import ffmpeg_executable
+from nvr.capture.decode import decode_file
 from support import shared_file
 
 
@@ -54,12 +52,8 @@ def test_full_range_matches_reference_on_random_frames(width: int, height: int,
 def test_full_range_on_real_footage_in_place() -> None:
     video = shared_file("media/intel_one_by_one_person_detection_768x432.mp4")
     width, height = 768, 432
-    raw = subprocess.run(
-        [ffmpeg_executable(), "-v", "error", "-ss", "20", "-i", str(video), "-frames:v", "1",
-         "-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:"],
-        capture_output=True, check=True, timeout=60,
-    ).stdout
-    frame = np.frombuffer(raw, np.uint8).copy()
+    raw = decode_file(video, start=20, frames=1)
+    frame = raw.copy()
     assert frame.size == frame_size(width, height)
     expected = reference_full_range(frame, width, height)
 
@@ -68,7 +62,7 @@ def test_full_range_on_real_footage_in_place() -> None:
     np.testing.assert_array_equal(frame, expected)
     # Camera footage is limited range; after expansion the luma spans more of 0..255.
     luma = frame[: width * height]
-    assert luma.max() - luma.min() > np.ptp(np.frombuffer(raw, np.uint8)[: width * height])
+    assert luma.max() - luma.min() > np.ptp(raw[: width * height])
 
 
 @pytest.mark.parametrize(("width", "height"), [(0, 10), (10, -1)])

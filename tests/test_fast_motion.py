@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -13,7 +12,7 @@ from hypothesis import strategies as st
 from motion_reference import ReferenceMotionDetector
 
 from nvr._fast.motion import MotionDetector
-from nvr.config.ffmpeg import ffmpeg_executable
+from nvr.capture.decode import decode_file, split_frames
 from nvr.config.polygons import Polygon
 from nvr.frames import Box, new_frame, planes
 from nvr.masks import polygon_mask
@@ -181,25 +180,16 @@ def test_a_luma_plane_of_the_wrong_size_is_refused() -> None:
         detector.detect(np.zeros((48, 64), np.int16))
 
 
-def footage(*options: str) -> Iterator[np.ndarray]:
-    """Y planes of the real footage at 10 fps; ``options`` go before ffmpeg's ``-i``."""
-    command = [ffmpeg_executable(), "-v", "error", *options, "-i", str(shared_file(VIDEO)),
-               "-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:"]
-    size = len(new_frame(WIDTH, HEIGHT))
-    process = subprocess.Popen(command, stdout=subprocess.PIPE)
-    try:
-        while len(data := process.stdout.read(size)) == size:
-            yield planes(np.frombuffer(data, np.uint8), WIDTH, HEIGHT).y
-    finally:
-        process.kill()
-        process.wait()
-        process.stdout.close()
+def footage(duration: float) -> list[np.ndarray]:
+    """Y planes of the first ``duration`` s of the real footage (10 fps)."""
+    raw = decode_file(shared_file(VIDEO), duration=duration)
+    return [planes(frame, WIDTH, HEIGHT).y for frame in split_frames(raw, WIDTH, HEIGHT)]
 
 
 @pytest.fixture(scope="module")
 def first_person() -> list[np.ndarray]:
     """The first 12 s: an empty room, then a person walks in up to the table (from 6.3 s)."""
-    return [luma.copy() for luma in footage("-t", "12")]
+    return [luma.copy() for luma in footage(12)]
 
 
 def seconds(boxes: list[list[Box]], start: float, end: float) -> list[list[Box]]:
@@ -208,7 +198,7 @@ def seconds(boxes: list[list[Box]], start: float, end: float) -> list[list[Box]]
 
 def test_motion_follows_people_in_real_footage() -> None:
     detector = MotionDetector(WIDTH, HEIGHT, **DEFAULTS)
-    boxes = [detector.detect(luma) for luma in footage("-t", "50")]
+    boxes = [detector.detect(luma) for luma in footage(50)]
     assert len(boxes) == 50 * FPS
     # After warm-up, the room is empty until 6.3 s.
     assert seconds(boxes, 3.0, 6.0) == [[]] * 30

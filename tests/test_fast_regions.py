@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import numpy as np
 import pytest
 import regions_reference as reference
@@ -11,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nvr._fast.regions import crop_to_tensor, reduce_boxes, region_for_box, select_regions
-from nvr.config.ffmpeg import ffmpeg_executable
+from nvr.capture.decode import decode_file
 from nvr.frames import Box, new_frame, planes
 from support import shared_file
 
@@ -247,13 +245,9 @@ def test_wide_frames_are_cropped_in_slices() -> None:
 # On real footage, against ffmpeg's own crop + scale + RGB conversion
 
 
-def ffmpeg(video: str, *, filters: str | None = None) -> bytes:
-    args = ["-vf", filters, "-pix_fmt", "rgb24"] if filters else ["-pix_fmt", "yuv420p"]
-    return subprocess.run(
-        [ffmpeg_executable(), "-v", "error", "-ss", "20", "-i", video, "-frames:v", "1",
-         "-f", "rawvideo", *args, "pipe:"],
-        capture_output=True, check=True, timeout=60,
-    ).stdout
+def ffmpeg(video: str, *, filters: str | None = None) -> np.ndarray:
+    pix_fmt = "rgb24" if filters else "yuv420p"
+    return decode_file(video, start=20, frames=1, filters=filters, pix_fmt=pix_fmt)
 
 
 @pytest.fixture(scope="module")

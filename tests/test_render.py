@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 import simplejpeg
 
-from nvr.config.ffmpeg import ffmpeg_executable
+from nvr.capture.decode import decode_file
 from nvr.frames import new_frame, planes
 from nvr.render import (
     TAB10,
@@ -28,11 +27,7 @@ WIDTH, HEIGHT = 768, 432
 
 def decode_frame(pix_fmt: str) -> np.ndarray:
     video = shared_file("media/intel_one_by_one_person_detection_768x432.mp4")
-    return np.frombuffer(subprocess.run(
-        [ffmpeg_executable(), "-v", "error", "-ss", "20", "-i", str(video), "-frames:v", "1",
-         "-f", "rawvideo", "-pix_fmt", pix_fmt, "pipe:"],
-        capture_output=True, check=True, timeout=60,
-    ).stdout, np.uint8)
+    return decode_file(video, start=20, frames=1, pix_fmt=pix_fmt).copy()
 
 
 @pytest.fixture(scope="module")
