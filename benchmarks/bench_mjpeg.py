@@ -1,5 +1,7 @@
 """MJPEG: CPU cost of the service for 1, 10 and 50 viewers of the same stream.
 
+Two streams are measured: the default one (3 fps, h=360) and a 10 fps one.
+
 Runs ``nvr run`` as a subprocess on looped real footage, opens N MJPEG viewers from this
 process and reads the service's CPU time from /proc. Every viewer asks for the same
 stream, so one encode per frame should serve them all: the reference figure is the cost
@@ -23,6 +25,7 @@ from benchmarks.common import shared_file
 
 FOOTAGE = "media/intel_one_by_one_person_detection_768x432.mp4"
 VIEWERS = (0, 1, 10, 50)
+STREAMS = ("", "?fps=10&h=360")
 SECONDS = 6.0
 REPEAT = 3
 CLOCK_TICKS = 100  # os.sysconf("SC_CLK_TCK") on Linux
@@ -96,18 +99,22 @@ async def main() -> None:
                     except httpx.TransportError:
                         pass
                     await trio.sleep(0.2)
-            url = f"{base}/api/front?fps=10&h=360"
-            results = {}
-            for viewers in VIEWERS:
-                runs = [await cost_with_viewers(process.pid, url, viewers) for _ in range(REPEAT)]
-                results[viewers] = (statistics.median(cost for cost, _ in runs),
-                                    min(cost for cost, _ in runs), max(cost for cost, _ in runs),
-                                    statistics.median(size for _, size in runs))
+            for query in STREAMS:
+                results = {}
+                for viewers in VIEWERS:
+                    runs = [await cost_with_viewers(process.pid, f"{base}/api/front{query}",
+                                                    viewers) for _ in range(REPEAT)]
+                    costs = [cost for cost, _ in runs]
+                    results[viewers] = (statistics.median(costs), min(costs), max(costs),
+                                        statistics.median(size for _, size in runs))
+                print_results(query or "(defaults: fps=3, h=360)", results)
         finally:
             process.terminate()
             process.wait(10)
 
-    print(f"\nMJPEG viewers of one 768x432 camera at 10 fps, h=360 "
+
+def print_results(stream: str, results: dict[int, tuple[float, float, float, float]]) -> None:
+    print(f"\nMJPEG viewers of one 768x432 camera (10 fps footage), stream {stream} "
           f"(service CPU s per s, median of {REPEAT} x {SECONDS:g} s)")
     print(f"{'viewers':>8} {'cpu s/s (min-max)':>24} {'vs 1 viewer':>12} {'MB/s sent':>10}")
     one = results[1][0]

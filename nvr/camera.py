@@ -12,7 +12,7 @@ import trio
 from nvr._fast.motion import MotionDetector
 from nvr._fast.regions import select_regions
 from nvr.capture.pool import Frame, FramePool
-from nvr.capture.supervisor import supervise_capture
+from nvr.capture.supervisor import Backoff, supervise_capture
 from nvr.config.ffmpeg import camera_commands
 from nvr.config.polygons import parse_mask, parse_zone_coordinates
 from nvr.config.schema import CameraConfig, MediaConfig
@@ -133,13 +133,23 @@ class Camera:
             previous.frame.release()
 
     async def run(self) -> None:
-        """Capture and process until cancelled."""
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(
-                supervise_capture, self.name, self.detect_command, self.pool,
-                self.stall_timeout, self.deliver, self._set_capture_pid,
-            )
-            nursery.start_soon(self._process_frames)
+        """Capture and process until cancelled; a crash restarts this camera alone."""
+        backoff = Backoff()
+        while True:
+            started = trio.current_time()
+            try:
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(
+                        supervise_capture, self.name, self.detect_command, self.pool,
+                        self.stall_timeout, self.deliver, self._set_capture_pid,
+                    )
+                    nursery.start_soon(self._process_frames)
+            except Exception:
+                # A bug, not a camera fault (those are handled by the capture supervisor).
+                log.exception("%s: camera pipeline crashed", self.name)
+            delay = backoff.next_delay(trio.current_time() - started)
+            log.warning("%s: restarting the camera pipeline in %g s", self.name, delay)
+            await trio.sleep(delay)
 
     # Reading (HTTP) ------------------------------------------------------------------
 

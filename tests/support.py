@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,11 +18,15 @@ def shared_file(relative: str) -> Path:
     """A file from ../shared; missing data fails under CI (CI=true) and skips elsewhere."""
     path = SHARED / relative
     if not path.exists():
-        message = f"{path} is missing: tests need ../shared beside the project"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(f"{path} is missing: tests need ../shared beside the project")
     return path
+
+
+def unavailable(message: str) -> None:
+    """Something a test needs is missing: a failure under CI (CI=true), a skip elsewhere."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 def free_port() -> int:
@@ -70,3 +75,39 @@ async def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> 
             await trio.sleep(0.05)
         return
     pytest.fail(f"timed out after {timeout} s waiting for {what}")
+
+
+RTSP_SERVER = Path(__file__).parent / "tools" / "rtsp_server.py"
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+class RtspServer:
+    """The GStreamer RTSP server of tests/tools, serving the footage; can be stopped and
+    started again on the same port to simulate a camera dropping out."""
+
+    def __init__(self, footage: Path) -> None:
+        self.footage = footage
+        self.port = free_port()
+        self.url = f"rtsp://127.0.0.1:{self.port}/camera"
+        self._process: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        self._process = subprocess.Popen(
+            [SYSTEM_PYTHON, str(RTSP_SERVER), str(self.port), str(self.footage)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline()
+        if line.strip() != "ready":
+            self._process.wait(10)
+            error = self._process.stderr.read() if self._process.stderr else ""
+            missing = "GStreamer's RTSP server (python3-gi, gir1.2-gst-rtsp-server-1.0)"
+            if "ValueError" in error or "ModuleNotFoundError" in error:
+                unavailable(f"{missing} is not installed: {error.strip().splitlines()[-1]}")
+            raise RuntimeError(f"the RTSP server did not start: {error}")
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(10)
+            self._process = None

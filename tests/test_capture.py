@@ -12,7 +12,7 @@ import trio
 from nvr.camera import Camera
 from nvr.capture.supervisor import Backoff
 from nvr.config import NvrConfig
-from support import camera_yaml, looped_footage, wait_for
+from support import FOOTAGE, RtspServer, camera_yaml, looped_footage, shared_file, wait_for
 
 
 def two_cameras(broken: str) -> str:
@@ -136,3 +136,59 @@ def test_backoff_doubles_to_a_minute_and_resets_after_a_good_minute() -> None:
     assert delays == [1, 2, 4, 8, 16, 32, 60, 60]
     assert backoff.next_delay(healthy_for=61) == 1
     assert backoff.next_delay(healthy_for=5) == 2
+
+
+async def test_a_crashing_pipeline_restarts_that_camera_only(
+    media_config, serve, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = media_config("cameras:" + looped_footage("healthy") + looped_footage("buggy"))
+    served = await serve(config, cameras=True)
+    healthy, buggy = served.service.cameras["healthy"], served.service.cameras["buggy"]
+    await wait_for(lambda: buggy.latest is not None, 20, "frames from the buggy camera")
+
+    def broken_analysis(frame):
+        raise RuntimeError("a bug in frame analysis")
+
+    monkeypatch.setattr(buggy, "_analyse", broken_analysis)
+    fps = await watch_fps(healthy, 3)
+
+    assert "buggy: camera pipeline crashed" in caplog.text
+    assert "RuntimeError: a bug in frame analysis" in caplog.text
+    assert "buggy: restarting the camera pipeline in 1 s" in caplog.text
+    assert min(fps[2:]) > 5, fps
+
+
+@pytest.fixture
+def rtsp_camera():
+    server = RtspServer(shared_file(FOOTAGE))
+    server.start()
+    yield server
+    server.stop()
+
+
+async def test_rtsp_camera_drop_out_and_recovery(
+    media_config, serve, caplog: pytest.LogCaptureFixture, rtsp_camera: RtspServer
+) -> None:
+    # Default input args: -rtsp_transport tcp -timeout 5000000, as for a real camera.
+    served = await serve(media_config("ffmpeg: {stall_timeout: 3}\ncameras:" + f"""
+  door:
+    ffmpeg:
+      inputs:
+        - path: {rtsp_camera.url}
+          roles: [detect]
+    width: 768
+    height: 432
+"""), cameras=True)
+    door = served.service.cameras["door"]
+    await wait_for(lambda: door.camera_fps.count() >= 20, 20, "two seconds of RTSP frames")
+
+    rtsp_camera.stop()
+    await wait_for(lambda: "door: restarting ffmpeg in 2 s" in caplog.text, 20,
+                   "a second restart while the camera is gone")
+    assert door.capture_pid == 0 or door.camera_fps.rate() < 5
+
+    rtsp_camera.start()
+    frames_before = door.latest.frame.index
+    await wait_for(lambda: door.latest.frame.index > frames_before + 20, 30,
+                   "frames again once the camera is back")
+    assert door.camera_fps.rate() > 0
