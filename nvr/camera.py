@@ -71,6 +71,7 @@ class Camera:
         self.viewers = 0
         self._pending: Frame | None = None
         self._arrived = trio.Event()
+        self._frames_processed = 0
 
         motion = config.motion
         self.motion_mask = polygon_mask(self.width, self.height, parse_mask(motion.mask))
@@ -116,15 +117,19 @@ class Camera:
         return tuple(motion), tuple(regions)
 
     async def _process_frames(self) -> None:
-        index = 0
         while True:
             frame = await self._next_frame()
-            frame.index, index = index, index + 1
-            if self.config.detect.enabled:
-                motion, regions = await trio.to_thread.run_sync(self._analyse, frame)
-                self.process_fps.add()
-            else:
-                motion, regions = (), ()
+            # Never reset, not even by a pipeline restart: renders are keyed by it.
+            frame.index, self._frames_processed = self._frames_processed, self._frames_processed + 1
+            try:
+                if self.config.detect.enabled:
+                    motion, regions = await trio.to_thread.run_sync(self._analyse, frame)
+                    self.process_fps.add()
+                else:
+                    motion, regions = (), ()
+            except BaseException:
+                frame.release()
+                raise
             self._publish(ProcessedFrame(frame, motion, regions))
 
     def _publish(self, processed: ProcessedFrame) -> None:

@@ -7,6 +7,10 @@ from collections.abc import Callable, Hashable
 import trio
 
 
+class RenderFailed(Exception):
+    """The shared rendering of a frame failed (the cause is chained)."""
+
+
 class _Render:
     def __init__(self) -> None:
         self.done = trio.Event()
@@ -48,6 +52,6 @@ class SharedRenders:
                     entry.done.set()
         await entry.done.wait()
         if entry.error is not None:
-            raise entry.error
+            raise RenderFailed(f"rendering frame {frame_index} failed") from entry.error
         assert entry.result is not None
         return entry.result

@@ -149,6 +149,7 @@ async def test_a_crashing_pipeline_restarts_that_camera_only(
     def broken_analysis(frame):
         raise RuntimeError("a bug in frame analysis")
 
+    index_before = buggy.latest.frame.index
     monkeypatch.setattr(buggy, "_analyse", broken_analysis)
     fps = await watch_fps(healthy, 3)
 
@@ -156,6 +157,15 @@ async def test_a_crashing_pipeline_restarts_that_camera_only(
     assert "RuntimeError: a bug in frame analysis" in caplog.text
     assert "buggy: restarting the camera pipeline in 1 s" in caplog.text
     assert min(fps[2:]) > 5, fps
+
+    monkeypatch.undo()
+    await wait_for(lambda: buggy.latest.frame.index > index_before + 5, 20, "new frames")
+    # Frame numbers go on after a restart, so shared renders never serve an old picture.
+    first = await served.client.get("/api/buggy/latest.jpg")
+    await trio.sleep(0.5)
+    second = await served.client.get("/api/buggy/latest.jpg")
+    assert first.status_code == second.status_code == 200
+    assert first.content != second.content
 
 
 @pytest.fixture

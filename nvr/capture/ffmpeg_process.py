@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fcntl
-import io
 import logging
 import os
 import subprocess
@@ -15,7 +14,10 @@ from pathlib import Path
 
 import trio
 
+from nvr.capture.pipe import PipeReader
+
 STDERR_LINES = 100
+MAX_STDERR_LINE = 4096
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 
 
@@ -24,7 +26,7 @@ class FfmpegChild:
     """A running ffmpeg: the trio process, its stdout pipe (read in threads), its stderr tail."""
 
     process: trio.Process
-    stdout: io.FileIO
+    stdout: PipeReader
     stderr_tail: deque[str] = field(default_factory=lambda: deque(maxlen=STDERR_LINES))
     stderr_closed: trio.Event = field(default_factory=trio.Event)
 
@@ -46,17 +48,26 @@ def _enlarge_pipe(fd: int, wanted: int) -> None:
         pass
 
 
+def _keep_line(child: FfmpegChild, log: logging.Logger, line: bytes) -> None:
+    text = line.decode(errors="replace").strip()
+    if text:
+        child.stderr_tail.append(text)
+        log.debug("%s", text)
+
+
 async def _collect_stderr(child: FfmpegChild, log: logging.Logger) -> None:
     pending = b""
     assert child.process.stderr is not None
-    async for chunk in child.process.stderr:
-        lines = (pending + chunk).split(b"\n")
-        pending = lines.pop()
-        for line in lines:
-            text = line.decode(errors="replace").rstrip()
-            if text:
-                child.stderr_tail.append(text)
-                log.debug("%s", text)
+    try:
+        async for chunk in child.process.stderr:
+            # Progress lines (-stats at -loglevel info) end in a carriage return only.
+            lines = (pending + chunk).replace(b"\r", b"\n").split(b"\n")
+            pending = lines.pop()[-MAX_STDERR_LINE:]
+            for line in lines:
+                _keep_line(child, log, line)
+    except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+        pass
+    _keep_line(child, log, pending)
     child.stderr_closed.set()
 
 
@@ -91,9 +102,7 @@ async def ffmpeg_child(argv: Sequence[str], log: logging.Logger, *, grace: float
         raise
     finally:
         os.close(write_fd)
-    # A FileIO, not a bare fd: a read in an abandoned thread after close() fails cleanly
-    # instead of reading whatever file reuses the descriptor number.
-    child = FfmpegChild(process, io.FileIO(read_fd, "rb"))
+    child = FfmpegChild(process, PipeReader(read_fd))
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_collect_stderr, child, log)
         try:
@@ -104,4 +113,5 @@ async def ffmpeg_child(argv: Sequence[str], log: logging.Logger, *, grace: float
             child.stdout.close()
             with trio.CancelScope(shield=True):
                 await _stop(process, grace)
+                await process.stderr.aclose()
             nursery.cancel_scope.cancel()

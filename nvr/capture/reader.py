@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import re
 import time
 
 import trio
 
+from nvr.capture.pipe import PipeReader
 from nvr.capture.pool import Frame, FramePool
 
 Y4M_SIGNATURE = b"YUV4MPEG2 "
@@ -27,24 +27,26 @@ class Stalled(CaptureFault):
     """No data for longer than the stall timeout (the read was abandoned)."""
 
 
-def _read_into(stream: io.FileIO, view: memoryview) -> int:
+def _read_into(stream: PipeReader, view: memoryview) -> int:
     filled = 0
     while filled < len(view):
-        count = stream.readinto(view[filled:])
+        try:
+            count = stream.readinto(view[filled:])
+        except OSError as error:
+            raise StreamEnded(f"reading from ffmpeg failed: {error}") from None
         if not count:
             break
         filled += count
     return filled
 
 
-def read_header(stream: io.FileIO) -> bytes:
+def read_header(stream: PipeReader) -> bytes:
     """The YUV4MPEG stream header line (without the newline)."""
-    line = bytearray()
+    line, byte = bytearray(), memoryview(bytearray(1))
     while len(line) < MAX_HEADER:
-        byte = stream.read(1)
-        if not byte:
+        if not _read_into(stream, byte):
             raise StreamEnded("ffmpeg exited before sending a frame")
-        if byte == b"\n":
+        if byte[0] == ord("\n"):
             return bytes(line)
         line += byte
     raise CaptureFault("ffmpeg sent no YUV4MPEG header")
@@ -61,7 +63,7 @@ def header_size(header: bytes) -> tuple[int, int]:
     return int(width.group(1)), int(height.group(1))
 
 
-def read_frame(stream: io.FileIO, marker: memoryview | None, frame: memoryview) -> float:
+def read_frame(stream: PipeReader, marker: memoryview | None, frame: memoryview) -> float:
     """Fill ``frame`` (after a ``FRAME`` marker for YUV4MPEG); returns the time the read began."""
     started = time.time()
     if marker is not None:
@@ -81,7 +83,7 @@ def read_frame(stream: io.FileIO, marker: memoryview | None, frame: memoryview) 
 class FrameReader:
     """Reads one camera's frames; ``y4m`` when the detect output is ``-f yuv4mpegpipe``."""
 
-    def __init__(self, stream: io.FileIO, pool: FramePool, *, y4m: bool,
+    def __init__(self, stream: PipeReader, pool: FramePool, *, y4m: bool,
                  stall_timeout: float) -> None:
         self._stream = stream
         self._pool = pool
