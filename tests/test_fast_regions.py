@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import regions_reference as reference
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from nvr._fast.regions import crop_to_tensor, reduce_boxes, region_for_box, select_regions
@@ -173,6 +173,52 @@ def test_crop_matches_reference(width: int, height: int, x: int, y: int, region_
     ours = crop(frame, region, size).astype(int)
     expected = reference.crop_to_tensor(*frame, region, size).astype(int)
     assert np.abs(ours - expected).max() <= 1
+
+
+@st.composite
+def model_size_regions(draw: st.DrawFn, inside: bool) -> tuple[int, int, Box, int]:
+    """A frame size and a region of the output's size, inside the frame or not."""
+    width, height = draw(st.integers(1, 48)), draw(st.integers(1, 48))
+    size = draw(st.integers(1, min(width, height) if inside else 40))
+    if inside:
+        x, y = draw(st.integers(0, width - size)), draw(st.integers(0, height - size))
+    else:
+        x, y = draw(st.integers(-size, width)), draw(st.integers(-size, height))
+        assume(x < 0 or y < 0 or x + size > width or y + size > height)
+    return width, height, (x, y, x + size, y + size), size
+
+
+# A region of the output's size inside the frame takes a path of its own (no luma
+# interpolation); partly outside, the general one. Both agree with the reference.
+@pytest.mark.parametrize("inside", [True, False])
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+@settings(max_examples=300, deadline=None)
+def test_region_of_model_size_matches_reference(inside: bool, data: st.DataObject,
+                                                seed: int) -> None:
+    width, height, region, size = data.draw(model_size_regions(inside))
+    frame = i420(np.random.default_rng(seed), width, height)
+    ours = crop(frame, region, size).astype(int)
+    expected = reference.crop_to_tensor(*frame, region, size).astype(int)
+    assert np.abs(ours - expected).max() <= 1
+
+
+def test_region_of_model_size_is_the_general_path_without_resampling() -> None:
+    # Grown by a pixel over the frame's edge, the region takes the general path, which samples
+    # the same pixels with the same weights: the two agree exactly where they overlap.
+    for width, height in [(64, 40), (65, 41)]:
+        frame = i420(np.random.default_rng(width), width, height)
+        for x in [0, 1, 2, 3, width - 33, width - 32]:
+            for y in [0, 1, height - 32]:
+                ours = crop(frame, (x, y, x + 32, y + 32), 32)
+                expected = reference.crop_to_tensor(*frame, (x, y, x + 32, y + 32), 32)
+                assert np.abs(ours.astype(int) - expected).max() <= 1
+                if x == 0 or y == 0:
+                    general = crop(frame, (x - 1, y - 1, x + 32, y + 32), 33)[1:, 1:]
+                elif x + 32 == width or y + 32 == height:
+                    general = crop(frame, (x, y, x + 33, y + 33), 33)[:32, :32]
+                else:
+                    continue
+                assert (general == ours).all(), (width, height, x, y)
 
 
 def test_outside_the_frame_is_black() -> None:

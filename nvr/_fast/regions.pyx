@@ -7,7 +7,7 @@ square box around what should be detected; the model sees it resized to its inpu
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.math cimport floor
-from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t
+from libc.stdint cimport int16_t, int32_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport qsort
 
 cdef enum:
@@ -15,20 +15,25 @@ cdef enum:
     MAX_SIDE = 1024     # largest model input side crop_to_tensor accepts
     MAX_SPAN = 2048     # source columns per row buffer (the buffers live on the stack)
     MAX_CHROMA_SPAN = 1025  # MAX_SPAN / 2 + 1
-    WEIGHT_BITS = 11    # fixed-point bits of one interpolation weight
-    COEFF_BITS = 20     # fixed-point bits of the colour coefficients
 
 ctypedef struct Rect:
     Py_ssize_t x1, y1, x2, y2
 
 ctypedef struct Tap:
-    # Two source samples and their weights (1 << WEIGHT_BITS is 1.0).
-    int32_t i0, i1, w0, w1
+    # Two source samples and their weights.
+    int32_t i0, i1
+    double w0, w1
 
-ctypedef struct Column:
-    # The samples of one output column in the row buffers: luma at luma and luma + 1, U at
-    # chroma and chroma + 2, V one after each (U and V are interleaved).
-    int32_t luma, luma_w0, luma_w1, chroma, chroma_w0, chroma_w1
+ctypedef struct Columns:
+    # Per output column j, the samples of the row buffers it blends: luma[j] and luma[j] + 1,
+    # chroma[j] and chroma[j] + 1 of the U and of the V buffer. Arrays, not an array of
+    # structs, so that the loops over columns vectorise.
+    int32_t luma[MAX_SIDE]
+    int32_t chroma[MAX_SIDE]
+    float luma_w0[MAX_SIDE]
+    float luma_w1[MAX_SIDE]
+    float chroma_w0[MAX_SIDE]
+    float chroma_w1[MAX_SIDE]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -271,28 +276,6 @@ def select_regions(motion_boxes, tracked_boxes, Py_ssize_t frame_width,
 # ---------------------------------------------------------------------------------------------
 # Model input
 
-cdef enum:
-    # BT.601 limited range to RGB, times 2 ** COEFF_BITS: with Y' = (Y - 16) * 255/219 and
-    # U', V' = (U, V - 128) * 255/224, R = Y' + 1.402 V', G = Y' - 0.344 U' - 0.714 V',
-    # B = Y' + 1.772 U' (0.344 = 1.772 * 0.114 / 0.587, 0.714 = 1.402 * 0.299 / 0.587).
-    COEFF_Y = 1220945
-    COEFF_RV = 1673555
-    COEFF_GU = 410793
-    COEFF_GV = 852458
-    COEFF_BU = 2115221
-    SHIFT = 2 * WEIGHT_BITS + COEFF_BITS
-    CLIP_OFFSET = 384   # converted values lie within -CLIP_OFFSET .. 1023 - CLIP_OFFSET
-
-# _CLIP[CLIP_OFFSET + value] is value limited to 0..255.
-cdef uint8_t[1024] _CLIP
-for _value in range(1024):
-    _CLIP[_value] = min(max(_value - CLIP_OFFSET, 0), 255)
-
-
-cdef inline int32_t _weight(double fraction) noexcept nogil:
-    return <int32_t>floor(fraction * (1 << WEIGHT_BITS) + 0.5)
-
-
 cdef inline int32_t _clip(Py_ssize_t i, Py_ssize_t size) noexcept nogil:
     return <int32_t>(0 if i < 0 else (size - 1 if i >= size else i))
 
@@ -301,12 +284,8 @@ cdef Tap _luma_tap(double position, Py_ssize_t size) noexcept nogil:
     # Samples outside the plane get weight 0: the frame is black there.
     cdef Py_ssize_t i = <Py_ssize_t>floor(position)
     cdef Tap tap
-    tap.w1 = _weight(position - i)
-    tap.w0 = (1 << WEIGHT_BITS) - tap.w1
-    if i < 0 or i >= size:
-        tap.w0 = 0
-    if i + 1 < 0 or i + 1 >= size:
-        tap.w1 = 0
+    tap.w1 = position - i if 0 <= i + 1 < size else 0
+    tap.w0 = 1 - (position - i) if 0 <= i < size else 0
     tap.i0, tap.i1 = _clip(i, size), _clip(i + 1, size)
     return tap
 
@@ -315,12 +294,11 @@ cdef Tap _chroma_tap(double luma_position, Tap luma, Py_ssize_t size) noexcept n
     # Chroma samples sit between luma pairs (centre siting, ffmpeg's default); the plane edge
     # is repeated inside the frame and faded out with the luma outside it.
     cdef double position = luma_position / 2 - 0.25
-    cdef double inside = (luma.w0 + luma.w1) / <double>(1 << WEIGHT_BITS)
+    cdef double inside = luma.w0 + luma.w1
     cdef Py_ssize_t i = <Py_ssize_t>floor(position)
-    cdef double fraction = position - i
     cdef Tap tap
-    tap.w0 = _weight((1 - fraction) * inside)
-    tap.w1 = _weight(fraction * inside)
+    tap.w0 = (1 - (position - i)) * inside
+    tap.w1 = (position - i) * inside
     tap.i0, tap.i1 = _clip(i, size), _clip(i + 1, size)
     return tap
 
@@ -332,94 +310,190 @@ cdef inline Tap _adjacent(Tap tap) noexcept nogil:
     return tap
 
 
-cdef Column _column(double position, Py_ssize_t width, Py_ssize_t chroma_width) noexcept nogil:
+cdef void _set_column(Columns* columns, Py_ssize_t j, double position, Py_ssize_t width,
+                      Py_ssize_t chroma_width) noexcept nogil:
     cdef Tap luma = _luma_tap(position, width)
     cdef Tap chroma = _adjacent(_chroma_tap(position, luma, chroma_width))
     luma = _adjacent(luma)
-    cdef Column column
-    column.luma, column.luma_w0, column.luma_w1 = luma.i0, luma.w0, luma.w1
-    column.chroma, column.chroma_w0, column.chroma_w1 = chroma.i0, chroma.w0, chroma.w1
-    return column
+    columns.luma[j], columns.luma_w0[j], columns.luma_w1[j] = luma.i0, luma.w0, luma.w1
+    columns.chroma[j], columns.chroma_w0[j], columns.chroma_w1[j] = chroma.i0, chroma.w0, chroma.w1
 
 
-cdef Py_ssize_t _slice_end(const Column* columns, Py_ssize_t first,
+cdef Py_ssize_t _slice_end(const Columns* columns, Py_ssize_t first,
                            Py_ssize_t count) noexcept nogil:
     """End of the output columns from ``first`` whose sources fit the row buffers."""
     cdef Py_ssize_t last = first + 1
     while last < count and (
-            columns[last].luma + 2 - columns[first].luma <= MAX_SPAN
-            and columns[last].chroma + 2 - columns[first].chroma <= MAX_CHROMA_SPAN):
+            columns.luma[last] + 2 - columns.luma[first] <= MAX_SPAN
+            and columns.chroma[last] + 2 - columns.chroma[first] <= MAX_CHROMA_SPAN):
         last += 1
     return last
 
 
+cdef inline void _blend(const uint8_t* top, const uint8_t* bottom, float w0, float w1,
+                        float black, Py_ssize_t count, float* out) noexcept nogil:
+    """Two source rows blended, relative to ``black``."""
+    cdef float bias = black * (w0 + w1)
+    cdef Py_ssize_t x
+    for x in range(count):
+        out[x] = w0 * top[x] + w1 * bottom[x] - bias
+
+
+cdef inline void _upsample(const float* chroma, Py_ssize_t pairs, float* out) noexcept nogil:
+    """out[2m] and out[2m + 1]: the luma columns either side of chroma sample m + 1.
+
+    Each lies a quarter of a chroma sample from it, towards sample m or m + 2 (centre siting).
+    """
+    cdef float near = 0.75, far = 0.25
+    cdef Py_ssize_t m
+    for m in range(pairs):
+        out[2 * m] = far * chroma[m] + near * chroma[m + 1]
+        out[2 * m + 1] = near * chroma[m + 1] + far * chroma[m + 2]
+
+
+cdef inline uint32_t _level(float value) noexcept nogil:
+    # Given the value + 0.5, truncation rounds half up like the reference wherever the result
+    # is not limited to 0. Limited in int16 so that the loop vectorises (float comparisons
+    # would not); typed bounds, as literals would give long temporaries, which do not.
+    cdef int16_t level = <int16_t><int32_t>value, low = 0, high = 255
+    level = level if level > low else low
+    return <uint32_t>(level if level < high else high)
+
+
+cdef void _to_rgb(const float* ys, const float* us, const float* vs, Py_ssize_t count,
+                  uint8_t* pixel) noexcept nogil:
+    """One output row from its Y (relative to 16) and U, V (relative to 128) rows.
+
+    BT.601 limited range: Y' = (Y - 16) * 255/219 and U', V' = (U, V - 128) * 255/224, then
+    R = Y' + 1.402 V', G = Y' - 0.344 U' - 0.714 V', B = Y' + 1.772 U' (0.344 = 1.772 *
+    0.114 / 0.587, 0.714 = 1.402 * 0.299 / 0.587).
+    """
+    cdef float ky = 255 / 219.0, kc = 255 / 224.0
+    cdef float krv = kc * 1.402, kgu = kc * 1.772 * 0.114 / 0.587
+    cdef float kgv = kc * 1.402 * 0.299 / 0.587, kbu = kc * 1.772
+    cdef float half = 0.5, yy, uu, vv
+    cdef uint32_t rgb[MAX_SIDE]  # R | G << 8 | B << 16
+    cdef uint64_t low
+    cdef uint32_t high
+    cdef Py_ssize_t j, end = count - count % 4
+    # Converting into words vectorises; the words are then written four pixels at a time.
+    for j in range(count):
+        yy, uu, vv = ky * ys[j] + half, us[j], vs[j]
+        rgb[j] = (_level(yy + krv * vv) | _level(yy - kgu * uu - kgv * vv) << 8
+                  | _level(yy + kbu * uu) << 16)
+    for j in range(0, end, 4):
+        low = rgb[j] | <uint64_t>rgb[j + 1] << 24 | <uint64_t>rgb[j + 2] << 48
+        high = rgb[j + 2] >> 16 | rgb[j + 3] << 8
+        # Byte by byte, endian-neutral: the compiler merges these into two stores.
+        pixel[0], pixel[1], pixel[2], pixel[3] = low, low >> 8, low >> 16, low >> 24
+        pixel[4], pixel[5], pixel[6], pixel[7] = low >> 32, low >> 40, low >> 48, low >> 56
+        pixel[8], pixel[9], pixel[10], pixel[11] = high, high >> 8, high >> 16, high >> 24
+        pixel += 12
+    for j in range(end, count):
+        pixel[0], pixel[1], pixel[2] = rgb[j], rgb[j] >> 8, rgb[j] >> 16
+        pixel += 3
+
+
 cdef void _crop_slice(const uint8_t[:, ::1] y, const uint8_t[:, ::1] u,
-                      const uint8_t[:, ::1] v, double top, double step, Column* columns,
-                      Py_ssize_t count, uint8_t[:, :, ::1] out, Py_ssize_t first) noexcept nogil:
+                      const uint8_t[:, ::1] v, double top, double step, Columns* columns,
+                      Py_ssize_t first, Py_ssize_t count, uint8_t[:, :, ::1] out) noexcept nogil:
     """Output columns ``first`` .. ``first + count - 1`` of every row.
 
-    Per output row, its two source rows are blended into row buffers (vectorised), then each
-    output pixel interpolates between two buffer entries per plane. ``columns`` are rebased
-    to index the buffers.
+    Per output row, its two source rows are blended into row buffers, each output column
+    blends two buffer entries per plane, and the row is converted to RGB. ``columns`` are
+    rebased to index the buffers.
     """
-    cdef int32_t luma[MAX_SPAN]
-    cdef int32_t chroma[2 * MAX_CHROMA_SPAN]  # U and V interleaved
-    cdef Py_ssize_t luma_first = columns[0].luma, chroma_first = columns[0].chroma
-    cdef Py_ssize_t luma_count = columns[count - 1].luma + 2 - luma_first
-    cdef Py_ssize_t chroma_count = columns[count - 1].chroma + 2 - chroma_first
+    cdef float luma[MAX_SPAN]
+    cdef float chroma_u[MAX_CHROMA_SPAN]
+    cdef float chroma_v[MAX_CHROMA_SPAN]
+    cdef float ys[MAX_SIDE]
+    cdef float us[MAX_SIDE]
+    cdef float vs[MAX_SIDE]
+    cdef int32_t* luma_index = columns.luma + first
+    cdef int32_t* chroma_index = columns.chroma + first
+    cdef const float* luma_w0 = columns.luma_w0 + first
+    cdef const float* luma_w1 = columns.luma_w1 + first
+    cdef const float* chroma_w0 = columns.chroma_w0 + first
+    cdef const float* chroma_w1 = columns.chroma_w1 + first
+    # after[k] rather than buffer[k + 1]: the compiler then computes one address, not two.
+    cdef const float* luma_after = luma + 1
+    cdef const float* chroma_u_after = chroma_u + 1
+    cdef const float* chroma_v_after = chroma_v + 1
+    cdef Py_ssize_t luma_first = luma_index[0], chroma_first = chroma_index[0]
+    cdef Py_ssize_t luma_count = luma_index[count - 1] + 2 - luma_first
+    cdef Py_ssize_t chroma_count = chroma_index[count - 1] + 2 - chroma_first
     cdef Py_ssize_t luma_valid = min(luma_count, y.shape[1] - luma_first)
     cdef Py_ssize_t chroma_valid = min(chroma_count, u.shape[1] - chroma_first)
-    cdef const uint8_t* clip = &_CLIP[CLIP_OFFSET]
-    cdef const uint8_t* top0
-    cdef const uint8_t* top1
-    cdef const uint8_t* bottom0
-    cdef const uint8_t* bottom1
-    cdef const int32_t* at
-    cdef const Column* column
-    cdef uint8_t* pixel
-    cdef int64_t yy, uu, vv
-    cdef int64_t half = <int64_t>1 << (SHIFT - 1)
-    cdef int16_t w0, w1  # 16-bit operands let the compiler use SIMD multiply-adds
     cdef double position
     cdef Tap row
     cdef Py_ssize_t i, j, x
+    cdef int32_t k
     for j in range(count):
-        columns[j].luma -= luma_first
-        columns[j].chroma = 2 * (columns[j].chroma - chroma_first)
+        luma_index[j] -= luma_first
+        chroma_index[j] -= chroma_first
+    for x in range(luma_valid, luma_count):  # past the plane: black
+        luma[x] = 0
+    for x in range(chroma_valid, chroma_count):
+        chroma_u[x] = chroma_v[x] = 0
     for i in range(out.shape[0]):
         position = top + (i + 0.5) * step - 0.5
         row = _luma_tap(position, y.shape[0])
-        top0, bottom0 = &y[row.i0, luma_first], &y[row.i1, luma_first]
-        w0, w1 = row.w0, row.w1
-        for x in range(luma_valid):  # relative to black, in units of 2 ** -WEIGHT_BITS
-            luma[x] = (<int32_t>w0 * <int16_t>(top0[x] - 16)
-                       + <int32_t>w1 * <int16_t>(bottom0[x] - 16))
-        for x in range(luma_valid, luma_count):
-            luma[x] = 0
-        row = _chroma_tap(position, row, u.shape[0])
-        top0, bottom0 = &u[row.i0, chroma_first], &u[row.i1, chroma_first]
-        top1, bottom1 = &v[row.i0, chroma_first], &v[row.i1, chroma_first]
-        w0, w1 = row.w0, row.w1
-        for x in range(chroma_valid):
-            chroma[2 * x] = (<int32_t>w0 * <int16_t>(top0[x] - 128)
-                             + <int32_t>w1 * <int16_t>(bottom0[x] - 128))
-            chroma[2 * x + 1] = (<int32_t>w0 * <int16_t>(top1[x] - 128)
-                                 + <int32_t>w1 * <int16_t>(bottom1[x] - 128))
-        for x in range(2 * chroma_valid, 2 * chroma_count):
-            chroma[x] = 0
-
-        pixel = &out[i, first, 0]
+        _blend(&y[row.i0, luma_first], &y[row.i1, luma_first], row.w0, row.w1, 16, luma_valid,
+               luma)
         for j in range(count):
-            column = &columns[j]
-            at = luma + column.luma
-            yy = <int64_t>COEFF_Y * (column.luma_w0 * at[0] + column.luma_w1 * at[1]) + half
-            at = chroma + column.chroma
-            uu = column.chroma_w0 * at[0] + column.chroma_w1 * at[2]
-            vv = column.chroma_w0 * at[1] + column.chroma_w1 * at[3]
-            pixel[0] = clip[(yy + COEFF_RV * vv) >> SHIFT]
-            pixel[1] = clip[(yy - COEFF_GU * uu - COEFF_GV * vv) >> SHIFT]
-            pixel[2] = clip[(yy + COEFF_BU * uu) >> SHIFT]
-            pixel += 3
+            k = luma_index[j]
+            ys[j] = luma_w0[j] * luma[k] + luma_w1[j] * luma_after[k]
+        row = _chroma_tap(position, row, u.shape[0])
+        _blend(&u[row.i0, chroma_first], &u[row.i1, chroma_first], row.w0, row.w1, 128,
+               chroma_valid, chroma_u)
+        _blend(&v[row.i0, chroma_first], &v[row.i1, chroma_first], row.w0, row.w1, 128,
+               chroma_valid, chroma_v)
+        for j in range(count):  # U and V in one loop: each index is loaded once
+            k = chroma_index[j]
+            us[j] = chroma_w0[j] * chroma_u[k] + chroma_w1[j] * chroma_u_after[k]
+            vs[j] = chroma_w0[j] * chroma_v[k] + chroma_w1[j] * chroma_v_after[k]
+        _to_rgb(ys, us, vs, count, &out[i, first, 0])
+
+
+cdef void _crop_exact(const uint8_t[:, ::1] y, const uint8_t[:, ::1] u,
+                      const uint8_t[:, ::1] v, Py_ssize_t left, Py_ssize_t top,
+                      uint8_t[:, :, ::1] out) noexcept nogil:
+    """``out`` from the region of its own size at (left, top), which lies inside the frame.
+
+    Output pixels are luma samples, so only chroma is interpolated: the same taps as the
+    general path, which here have fixed weights, computed without gathers.
+    """
+    cdef float ys[MAX_SIDE]
+    cdef float chroma_u[MAX_SIDE / 2 + 3]
+    cdef float chroma_v[MAX_SIDE / 2 + 3]
+    cdef float us[MAX_SIDE + 2]
+    cdef float vs[MAX_SIDE + 2]
+    cdef Py_ssize_t side = out.shape[0], last = u.shape[1] - 1
+    # The output's columns pair up on chroma samples pair .. pair + pairs - 1 (the first and
+    # last pair may be half outside the region); the buffers add one sample either side,
+    # which at the plane's edges repeats the edge.
+    cdef Py_ssize_t pair = left >> 1, pairs = ((left + side - 1) >> 1) - pair + 1
+    cdef Py_ssize_t start = max(pair - 1, 0), offset = start - (pair - 1)
+    cdef Py_ssize_t count = min(pair + pairs, last) + 1 - start
+    cdef Py_ssize_t i, j, end = offset + count
+    cdef const uint8_t* source
+    cdef Tap row
+    for i in range(side):
+        source = &y[top + i, left]
+        for j in range(side):
+            ys[j] = source[j] - 16
+        row = _chroma_tap(top + i, _luma_tap(top + i, y.shape[0]), u.shape[0])
+        _blend(&u[row.i0, start], &u[row.i1, start], row.w0, row.w1, 128, count,
+               chroma_u + offset)
+        _blend(&v[row.i0, start], &v[row.i1, start], row.w0, row.w1, 128, count,
+               chroma_v + offset)
+        if offset:
+            chroma_u[0], chroma_v[0] = chroma_u[1], chroma_v[1]
+        if end < pairs + 2:
+            chroma_u[end], chroma_v[end] = chroma_u[end - 1], chroma_v[end - 1]
+        _upsample(chroma_u, pairs, us)
+        _upsample(chroma_v, pairs, vs)
+        _to_rgb(ys, us + (left & 1), vs + (left & 1), side, &out[i, 0, 0])
 
 
 def crop_to_tensor(const uint8_t[:, ::1] y, const uint8_t[:, ::1] u, const uint8_t[:, ::1] v,
@@ -447,16 +521,23 @@ def crop_to_tensor(const uint8_t[:, ::1] y, const uint8_t[:, ::1] u, const uint8
     if box.x2 == box.x1 or box.y2 == box.y1:
         raise ValueError(f"the region is empty: {region!r}")
 
-    cdef Column columns[MAX_SIDE]
+    # The common case: a region of the model's size, inside the frame.
+    if (box.x2 - box.x1 == side and box.y2 - box.y1 == side and box.x1 >= 0 and box.y1 >= 0
+            and box.x2 <= width and box.y2 <= height):
+        with nogil:
+            _crop_exact(y, u, v, box.x1, box.y1, out)
+        return
+
+    cdef Columns columns
     cdef double step_x = (box.x2 - box.x1) / <double>side
     cdef double step_y = (box.y2 - box.y1) / <double>side
     cdef Py_ssize_t j, first, last
     with nogil:
         for j in range(side):
-            columns[j] = _column(box.x1 + (j + 0.5) * step_x - 0.5, width, chroma_w)
+            _set_column(&columns, j, box.x1 + (j + 0.5) * step_x - 0.5, width, chroma_w)
         # Regions wider than the row buffers (frames over 2048 px) go in slices of columns.
         first = 0
         while first < side:
-            last = _slice_end(columns, first, side)
-            _crop_slice(y, u, v, box.y1, step_y, &columns[first], last - first, out, first)
+            last = _slice_end(&columns, first, side)
+            _crop_slice(y, u, v, box.y1, step_y, &columns, first, last - first, out)
             first = last
