@@ -178,7 +178,8 @@ class Camera:
             overlays = self.overlays(processed, flags)
             return await self.renders.get(
                 frame.index, (out_height, flags),
-                lambda: render_jpeg(frame.buffer, self.width, self.height, overlays, out_height),
+                lambda: render_jpeg(frame.buffer, self.width, self.height, overlays, out_height,
+                                    full_range=frame.full_range),
             )
         finally:
             frame.release()

@@ -80,9 +80,13 @@ def zone_colors(count: int) -> list[tuple[int, int, int]]:
 
 
 @lru_cache(maxsize=256)
-def rgb_to_yuv(color: tuple[int, int, int]) -> tuple[int, int, int]:
-    """The BT.601 limited-range (Y, U, V) of an RGB colour."""
+def rgb_to_yuv(color: tuple[int, int, int], full_range: bool = False) -> tuple[int, int, int]:
+    """The BT.601 (Y, U, V) of an RGB colour, limited range unless ``full_range``."""
     r, g, b = (channel / 255 for channel in color)
+    if full_range:
+        y = 0.299 * r + 0.587 * g + 0.114 * b
+        u, v = 128 + 127.5 * (b - y) / 0.886, 128 + 127.5 * (r - y) / 0.701
+        return round(255 * y), min(255, round(u)), min(255, round(v))
     y = 16 + 65.481 * r + 128.553 * g + 24.966 * b
     u = 128 - 37.797 * r - 74.203 * g + 112.0 * b
     v = 128 + 112.0 * r - 93.786 * g - 18.214 * b
@@ -103,8 +107,12 @@ def output_size(width: int, height: int, out_height: int | None) -> tuple[int, i
 
 
 def render_jpeg(frame: np.ndarray, width: int, height: int, overlays: Overlays = Overlays(),
-                out_height: int | None = None, quality: int = 70) -> bytes:
-    """Encode the I420 ``frame`` (left unchanged) with ``overlays`` at height ``out_height``."""
+                out_height: int | None = None, quality: int = 70,
+                full_range: bool = False) -> bytes:
+    """Encode the I420 ``frame`` (left unchanged) with ``overlays`` at height ``out_height``.
+
+    ``full_range``: the frame already uses 0-255 (the camera says so); it is not expanded.
+    """
     if frame.ndim != 1 or frame.dtype != np.uint8 or frame.size != frame_size(width, height):
         raise ValueError(f"a {width}x{height} I420 frame is a flat buffer of "
                          f"{frame_size(width, height)} uint8, got {frame.shape} {frame.dtype}")
@@ -116,25 +124,29 @@ def render_jpeg(frame: np.ndarray, width: int, height: int, overlays: Overlays =
     else:
         for source, plane in zip(planes(frame, width, height), target, strict=True):
             resize_plane(source, plane)
-    draw_overlays(target, width, height, overlays)
-    to_full_range(out, out, out_w, out_h)
+    draw_overlays(target, width, height, overlays, full_range)
+    if not full_range:
+        to_full_range(out, out, out_w, out_h)
     return simplejpeg.encode_jpeg_yuv_planes(*target, quality=quality)
 
 
-def draw_overlays(target: Planes, width: int, height: int, overlays: Overlays) -> None:
+def draw_overlays(target: Planes, width: int, height: int, overlays: Overlays,
+                  full_range: bool = False) -> None:
     """Draw ``overlays``, in the coordinates of a ``width`` x ``height`` frame, on ``target``.
 
-    ``target`` holds limited-range planes of that frame at any size; the overlays are drawn in
-    the reference's order, scaled to it.
+    ``target`` holds planes of that frame at any size (limited range unless ``full_range``);
+    the overlays are drawn in the reference's order, scaled to it.
     """
-    _Canvas(target, width, height).draw(overlays)
+    _Canvas(target, width, height, full_range).draw(overlays)
 
 
 class _Canvas:
     """The output planes of a ``frame_width`` x ``frame_height`` frame, drawn in its coordinates."""
 
-    def __init__(self, target: Planes, frame_width: int, frame_height: int) -> None:
+    def __init__(self, target: Planes, frame_width: int, frame_height: int,
+                 full_range: bool) -> None:
         self.planes = target
+        self.full_range = full_range
         self.height, self.width = target.y.shape
         self.frame_shape = frame_height, frame_width
         self.scale_x, self.scale_y = self.width / frame_width, self.height / frame_height
@@ -149,7 +161,7 @@ class _Canvas:
             self.rectangle(region, GREEN, 2)
         for zone in overlays.zones:
             points = [(x * self.scale_x, y * self.scale_y) for x, y in zone.points]
-            draw_polygon(*self.planes, points, rgb_to_yuv(zone.color),
+            draw_polygon(*self.planes, points, self.yuv(zone.color),
                          self.thickness(8 if zone.active else 2))
         if overlays.mask is not None:
             self.black_out(overlays.mask)
@@ -158,7 +170,10 @@ class _Canvas:
         if overlays.timestamp is not None:
             text = time.strftime("%m/%d/%Y %H:%M:%S", time.localtime(overlays.timestamp))
             scale = self.text_scale(TIMESTAMP_HEIGHT)
-            draw_text(*self.planes, 4 * scale, 4 * scale, text, rgb_to_yuv(WHITE), None, scale)
+            draw_text(*self.planes, 4 * scale, 4 * scale, text, self.yuv(WHITE), None, scale)
+
+    def yuv(self, color: tuple[int, int, int]) -> tuple[int, int, int]:
+        return rgb_to_yuv(color, self.full_range)
 
     def thickness(self, thickness: int) -> int:
         return max(1, round(thickness * self.scale_y))
@@ -171,7 +186,7 @@ class _Canvas:
         # A box that is not empty in the frame stays at least one pixel wide and high.
         x2 = max(x1 + 1, round(box[2] * self.scale_x))
         y2 = max(y1 + 1, round(box[3] * self.scale_y))
-        draw_rectangle(*self.planes, (x1, y1, x2, y2), rgb_to_yuv(color),
+        draw_rectangle(*self.planes, (x1, y1, x2, y2), self.yuv(color),
                        self.thickness(thickness))
 
     def label(self, box: Box, text: str, color: tuple[int, int, int]) -> None:
@@ -180,12 +195,12 @@ class _Canvas:
         text_w, text_h = text_size(text, scale)
         x = max(0, min(round(box[0] * self.scale_x), self.width - text_w))
         top = round(box[1] * self.scale_y) - text_h
-        draw_text(*self.planes, x, top if top >= 0 else 0, text, rgb_to_yuv(BLACK),
-                  rgb_to_yuv(color), scale)
+        draw_text(*self.planes, x, top if top >= 0 else 0, text, self.yuv(BLACK),
+                  self.yuv(color), scale)
 
     def black_out(self, mask: np.ndarray) -> None:
         if mask.shape != self.frame_shape:
             raise ValueError(f"the mask is {mask.shape[::-1]}, the frame {self.frame_shape[::-1]}")
         # On a resized output each pixel takes the mask under its centre: sharp, and far
         # cheaper than resizing the mask.
-        black_out(*self.planes, np.ascontiguousarray(mask, np.uint8))
+        black_out(*self.planes, np.ascontiguousarray(mask, np.uint8), self.yuv(BLACK))

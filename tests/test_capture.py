@@ -117,6 +117,28 @@ async def test_stalled_camera_is_restarted(
     assert min(fps[2:]) > 5, fps
 
 
+async def test_colour_range_comes_from_the_stream(media_config, serve) -> None:
+    config = media_config("cameras:" + looped_footage("limited") + f"""
+  full:
+    ffmpeg:
+      inputs:
+        - path: "{shared_file(FOOTAGE)}"
+          input_args: -re -stream_loop -1
+          roles: [detect]
+      output_args:
+        detect: -vf scale=out_range=full -f yuv4mpegpipe -pix_fmt yuv420p
+    width: 768
+    height: 432
+""")
+    served = await serve(config, cameras=True)
+    limited, full = (served.service.cameras[name] for name in ("limited", "full"))
+    await wait_for(lambda: limited.latest is not None and full.latest is not None, 20,
+                   "frames from both cameras")
+
+    assert limited.latest.frame.full_range is False
+    assert full.latest.frame.full_range is True
+
+
 def test_frames_waiting_too_long_are_dropped_and_counted(media_config) -> None:
     config: NvrConfig = media_config("cameras:" + looped_footage("front"))
     camera = Camera("front", config.cameras["front"], config.media, 20.0)

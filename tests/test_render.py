@@ -57,6 +57,25 @@ def test_colours_match_ffmpeg_conversion(frame: np.ndarray, rgb: np.ndarray) -> 
     assert np.abs(washed_out.astype(int) - rgb).mean() > 8
 
 
+def test_a_full_range_frame_is_not_expanded_again(rgb: np.ndarray) -> None:
+    video = shared_file("media/intel_one_by_one_person_detection_768x432.mp4")
+    full = decode_file(video, start=20, frames=1, filters="scale=out_range=full").copy()
+
+    image = decode(render_jpeg(full, WIDTH, HEIGHT, full_range=True)).astype(int)
+
+    assert np.abs(image - rgb).mean() < 2.5
+    expanded_twice = decode(render_jpeg(full, WIDTH, HEIGHT)).astype(int)
+    assert np.abs(expanded_twice - rgb).mean() > 5
+
+
+def test_overlays_on_a_full_range_frame_use_full_range_colours() -> None:
+    frame = new_frame(64, 48)
+    frame[:] = 128
+    overlays = Overlays(mask=np.zeros((48, 64), np.uint8))  # everything masked: black
+    image = decode(render_jpeg(frame, 64, 48, overlays, full_range=True)).astype(int)
+    assert image.max() <= 3  # true black, not the limited range's 16
+
+
 @pytest.mark.parametrize("height", [360, 216, 100, 864])
 def test_requested_height_and_aspect(frame: np.ndarray, rgb: np.ndarray, height: int) -> None:
     image = decode(render_jpeg(frame, WIDTH, HEIGHT, out_height=height))
@@ -189,3 +208,6 @@ def test_palette_and_colours() -> None:
     assert rgb_to_yuv((255, 255, 255)) == (235, 128, 128)
     assert rgb_to_yuv((0, 0, 0)) == (16, 128, 128)
     assert rgb_to_yuv((255, 0, 0)) == (81, 90, 240)
+    assert rgb_to_yuv((255, 255, 255), full_range=True) == (255, 128, 128)
+    assert rgb_to_yuv((0, 0, 0), full_range=True) == (0, 128, 128)
+    assert rgb_to_yuv((255, 0, 0), full_range=True) == (76, 85, 255)

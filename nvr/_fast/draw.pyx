@@ -163,13 +163,13 @@ def draw_polygon(uint8_t[:, ::1] y, uint8_t[:, ::1] u, uint8_t[:, ::1] v, points
 
 
 def black_out(uint8_t[:, ::1] y, uint8_t[:, ::1] u, uint8_t[:, ::1] v,
-              const uint8_t[:, ::1] mask) -> None:
-    """Paint black (Y=16, U=V=128) every pixel where ``mask`` is 0.
+              const uint8_t[:, ::1] mask, color=(16, 128, 128)) -> None:
+    """Paint ``color`` (by default limited-range black) every pixel where ``mask`` is 0.
 
     A mask of another size than the image is sampled under the centre of every pixel.
     """
     cdef Canvas c = _canvas(y, u, v)
-    cdef Colour black = Colour(16, 128, 128)
+    cdef Colour black = _colour(color)
     cdef Py_ssize_t row, col, start, stop, mask_h = mask.shape[0], mask_w = mask.shape[1]
     cdef Py_ssize_t* starts
     cdef const uint8_t* keep

@@ -8,13 +8,14 @@ from nvr.frames import new_frame
 
 
 class Frame:
-    """One I420 frame: its flat buffer, the wall-clock time its read started, a running index.
+    """One I420 frame: its flat buffer, the wall-clock time its read started, a running index,
+    and whether its planes use the full 0-255 range (most cameras send limited range).
 
     Holders call ``retain()`` / ``release()``; when the last holder releases it, the buffer
     goes back to its pool. Only the event loop touches the counts.
     """
 
-    __slots__ = ("_pool", "_refs", "buffer", "index", "time")
+    __slots__ = ("_pool", "_refs", "buffer", "full_range", "index", "time")
 
     def __init__(self, pool: FramePool, buffer: np.ndarray) -> None:
         self._pool = pool
@@ -22,6 +23,7 @@ class Frame:
         self.buffer = buffer
         self.index = -1
         self.time = 0.0
+        self.full_range = False
 
     def retain(self) -> Frame:
         self._refs += 1

@@ -53,7 +53,7 @@ def read_header(stream: PipeReader) -> bytes:
 
 
 def header_size(header: bytes) -> tuple[int, int]:
-    """Frame width and height from a YUV4MPEG header."""
+    """Frame width and height from a YUV4MPEG header (``XCOLORRANGE=FULL`` is read apart)."""
     if not header.startswith(Y4M_SIGNATURE):
         raise CaptureFault(f"ffmpeg sent {header[:40]!r} instead of a YUV4MPEG header")
     width = re.search(rb" W(\d+)", header)
@@ -90,6 +90,8 @@ class FrameReader:
         self._y4m = y4m
         self._stall = stall_timeout
         self._marker = memoryview(bytearray(len(Y4M_FRAME))) if y4m else None
+        # Limited (TV) range unless the stream says otherwise, as cameras almost always are.
+        self.full_range = False
         # One reader thread per camera, outside Trio's shared thread limit.
         self._limiter = trio.CapacityLimiter(1)
 
@@ -100,11 +102,14 @@ class FrameReader:
             )
         raise Stalled(f"no frame received in {self._stall:g} s")
 
-    async def check_size(self) -> None:
-        """For YUV4MPEG, fail at once when ffmpeg's frame size is not the configured one."""
+    async def read_stream_header(self) -> None:
+        """For YUV4MPEG: fail at once when ffmpeg's frame size is not the configured one, and
+        note the colour range."""
         if not self._y4m:
             return
-        width, height = header_size(await self._in_thread(read_header, self._stream))
+        header = await self._in_thread(read_header, self._stream)
+        self.full_range = b" XCOLORRANGE=FULL" in header
+        width, height = header_size(header)
         if (width, height) != (self._pool.width, self._pool.height):
             raise CaptureFault(
                 f"ffmpeg delivers {width}x{height} frames but width and height are "
@@ -118,6 +123,7 @@ class FrameReader:
             frame.time = await self._in_thread(
                 read_frame, self._stream, self._marker, memoryview(frame.buffer)
             )
+            frame.full_range = self.full_range
         except Stalled:
             # The abandoned thread may still write into this buffer: drop it, never reuse it.
             raise

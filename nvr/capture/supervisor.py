@@ -55,7 +55,7 @@ async def capture_once(command: FfmpegCommand, pool: FramePool, stall_timeout: f
         on_pid(child.process.pid)
         reader = FrameReader(child.stdout, pool, y4m=y4m, stall_timeout=stall_timeout)
         try:
-            await reader.check_size()
+            await reader.read_stream_header()
             while True:
                 frame = await reader.next_frame()
                 first_frame_at = first_frame_at or trio.current_time()
