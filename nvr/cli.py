@@ -49,7 +49,12 @@ def check_config(path: str) -> int:
     logging.basicConfig(format="%(levelname)s: %(message)s")
     config = load_config(path)
     _warn_about_roles(config)
-    yaml.safe_dump(config_view(config), sys.stdout, sort_keys=False)
+    try:
+        yaml.safe_dump(config_view(config), sys.stdout, sort_keys=False)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader (`| head`) has gone: not an error; keep Python quiet at exit too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
