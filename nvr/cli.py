@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+from pathlib import Path
 
 import yaml
 
@@ -35,6 +36,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("run", parents=[common], help="run the service")
     commands.add_parser("check-config", parents=[common],
                         help="validate the config and print it resolved")
+    models = commands.add_parser("models", help="detector model files")
+    models_commands = models.add_subparsers(dest="models_command", required=True,
+                                            metavar="COMMAND")
+    download = models_commands.add_parser(
+        "download", help="fetch the reference SSD MobileNet model and COCO labels")
+    download.add_argument("--dest", default="models", metavar="DIR",
+                          help="folder to write them to (default: ./models)")
+    download.add_argument("--mirror", default=None, metavar="URL",
+                          help="fetch the files from URL/<file name> instead")
     return parser
 
 
@@ -76,9 +86,25 @@ def run(path: str, log_level: str | None) -> int:
     return 0
 
 
+def download_models(dest: str, mirror: str | None) -> int:
+    from nvr.detection.download import DownloadError, download_reference_model
+
+    try:
+        paths = download_reference_model(Path(dest), mirror=mirror)
+    except DownloadError as error:
+        print(f"nvr: {error}", file=sys.stderr)
+        return 1
+    model, labels = paths
+    print(f"model: {model}\nlabels: {labels}\n"
+          f"set model.path and model.labelmap_path to these in the config")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``nvr`` and ``python -m nvr``; returns the exit code."""
     args = build_parser().parse_args(argv)
+    if args.command == "models":
+        return download_models(args.dest, args.mirror)
     path = args.config or default_config_path()
     try:
         if args.command == "check-config":
