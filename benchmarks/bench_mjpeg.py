@@ -10,6 +10,7 @@ with one viewer, the ratio is how much more N viewers cost.
 
 from __future__ import annotations
 
+import os
 import socket
 import statistics
 import subprocess
@@ -28,7 +29,7 @@ VIEWERS = (0, 1, 10, 50)
 STREAMS = ("", "?fps=10&h=360")
 SECONDS = 6.0
 REPEAT = 3
-CLOCK_TICKS = 100  # os.sysconf("SC_CLK_TCK") on Linux
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")  # units of utime/stime in /proc/<pid>/stat
 
 
 def free_port() -> int:
