@@ -49,6 +49,8 @@ cameras:
 
 
 FOOTAGE = "media/intel_one_by_one_person_detection_768x432.mp4"
+SSD = "models/coco_ssd_mobilenet_v1_1.0_quant_2018_06_29.tflite"
+SSD_LABELS = "models/coco_labels.txt"
 
 
 def camera_yaml(name: str, path: str, input_args: str, width: int = 768,

@@ -13,10 +13,8 @@ from PIL import Image
 from nvr.detection import Detection, Detector, create_detector, load_labels
 from nvr.detection import tflite as tflite_module
 from nvr.detection.onnx import non_max_suppression
-from support import shared_file
+from support import SSD, SSD_LABELS, shared_file
 
-SSD = "models/coco_ssd_mobilenet_v1_1.0_quant_2018_06_29.tflite"
-SSD_LABELS = "models/coco_labels.txt"
 YOLOX = "models/yolox_nano.onnx"
 YOLOX_LABELS = "models/coco80_labels.txt"
 MODELS = {"cpu": (SSD, SSD_LABELS), "onnx": (YOLOX, YOLOX_LABELS)}

@@ -1,0 +1,115 @@
+"""Detectors from the config: model files, checks at start-up, and one factory per detector.
+
+The factories only describe the detectors: each is called in its worker's thread
+(``nvr.detection.workers``), which owns the interpreter it creates.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from nvr.config import ConfigError, NvrConfig
+from nvr.detection.detector import Detector, create_detector
+from nvr.detection.download import REFERENCE_MODEL
+
+DEFAULT_MODEL_DIR = "models"
+"""Where ``nvr models download`` writes by default, relative to the working directory."""
+
+DOWNLOAD_HINT = ('run "nvr models download" (fetches the reference SSD model and labels into '
+                 f"./{DEFAULT_MODEL_DIR}) or set model.path and model.labelmap_path")
+
+
+def _kinds(config: NvrConfig) -> set[str]:
+    return {detector.type for detector in config.detectors.values()}
+
+
+def model_files(config: NvrConfig, source: str = "config") -> tuple[Path, Path]:
+    """The model and label files: ``model.path`` and ``model.labelmap_path`` of the config, or
+    the reference SSD model under ./models for the TFLite kinds (``cpu``, ``edgetpu``).
+
+    Raises ConfigError for an ``onnx`` detector without both paths: there is no default.
+    """
+    model, labels = config.model.path, config.model.labelmap_path
+    if "onnx" in _kinds(config) and (model is None or labels is None):
+        problems = [f"{key}: the onnx detector has no default model; set model.path to a "
+                    "YOLOX .onnx file and model.labelmap_path to its labels"
+                    for key, value in (("model.path", model), ("model.labelmap_path", labels))
+                    if value is None]
+        raise ConfigError(source, problems)
+    default_dir = Path.cwd() / DEFAULT_MODEL_DIR
+    reference_model, reference_labels = (default_dir / file.name for file in REFERENCE_MODEL)
+    return (Path(model) if model else reference_model,
+            Path(labels) if labels else reference_labels)
+
+
+def _missing(config: NvrConfig, model: Path, labels: Path) -> list[str]:
+    problems = []
+    for key, given, path, what in (
+            ("model.path", config.model.path, model, "detector model"),
+            ("model.labelmap_path", config.model.labelmap_path, labels, "label map")):
+        if path.is_file():
+            continue
+        hint = (f'check {key} (the reference SSD model and labels can be fetched with '
+                '"nvr models download --dest DIR")' if given else DOWNLOAD_HINT)
+        problems.append(f"{key}: no {what} at {path}; {hint}")
+    return problems
+
+
+def _input_size(config: NvrConfig, model: Path, labels: Path,
+                source: str) -> tuple[int, int]:
+    """The tensor size to give the detectors.
+
+    TFLite models take only their own size: ``model.width`` x ``model.height`` when set must
+    match it, and when unset the model's own size is used (the reference SSD takes 300x300,
+    Frigate's default is 320). ONNX models letterbox any size: the configured one.
+    """
+    size = (config.model.width, config.model.height)
+    if "onnx" in _kinds(config):
+        return size
+    try:
+        probe = create_detector("cpu", model, labels, num_threads=1)
+    except (ValueError, OSError) as error:
+        if "edgetpu" in _kinds(config):
+            return size  # an Edge TPU-compiled model loads only with its delegate: checked there
+        raise ConfigError(source, [f"model.path: {error}"]) from None
+    if not {"width", "height"} & config.model.model_fields_set or probe.input_size == size:
+        return probe.input_size
+    width, height = probe.input_size
+    raise ConfigError(source, [
+        f"model.width/model.height: {size[0]}x{size[1]}, but {model} takes {width}x{height} "
+        f"input; set model.width: {width} and model.height: {height}"])
+
+
+@dataclass(frozen=True)
+class DetectorSetup:
+    """One factory per configured detector, and the tensor size they all take."""
+
+    factories: dict[str, Callable[[], Detector]]
+    input_size: tuple[int, int]
+
+
+def detector_setup(config: NvrConfig, source: str = "config") -> DetectorSetup:
+    """The detectors of ``detectors``, for a DetectorPool.
+
+    Checks first that the model and label files exist, that the detectors can share the one
+    model, and (TFLite) the model's input size; raises ConfigError naming the keys otherwise.
+    ``source`` names the config file in the error.
+    """
+    kinds = _kinds(config)
+    if "onnx" in kinds and len(kinds) > 1:
+        raise ConfigError(source, ["detectors: onnx and TFLite (cpu, edgetpu) detectors cannot "
+                                   "be mixed: they share one model (model.path)"])
+    model, labels = model_files(config, source)
+    problems = _missing(config, model, labels)
+    if problems:
+        raise ConfigError(source, problems)
+    size = _input_size(config, model, labels, source)
+    return DetectorSetup({
+        name: functools.partial(create_detector, detector.type, model, labels,
+                                num_threads=detector.num_threads, device=detector.device,
+                                input_size=size)
+        for name, detector in config.detectors.items()
+    }, size)
