@@ -1,26 +1,36 @@
-"""One camera: capture, per-frame processing (motion, regions) and the state the API reads."""
+"""One camera: capture, per-frame processing (motion, detection, tracking, events) and the
+state the API reads."""
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import trio
 
 from nvr._fast.motion import MotionDetector
-from nvr._fast.regions import select_regions
 from nvr.capture.pool import Frame, FramePool
 from nvr.capture.supervisor import Backoff, supervise_capture
 from nvr.config.ffmpeg import camera_commands
 from nvr.config.polygons import parse_mask, parse_zone_coordinates
 from nvr.config.schema import CameraConfig, MediaConfig
+from nvr.detection.frame import FrameDetector
+from nvr.detection.workers import DetectorPool
+from nvr.events.images import RGB, LiveEvent
+from nvr.events.recorder import EventRecorder
+from nvr.events.store import EventStore
 from nvr.frames import Box, planes
 from nvr.masks import polygon_mask
 from nvr.rates import RateCounter
-from nvr.render import Overlays, ZoneOutline, render_jpeg, zone_colors
+from nvr.render import TAB10, Overlays, TrackedBox, ZoneOutline, render_jpeg, zone_colors
 from nvr.shared_renders import SharedRenders
+from nvr.tracking.best import BestObjects
+from nvr.tracking.objects import Zone
+from nvr.tracking.state import CameraObjects
 
 log = logging.getLogger(__name__)
 
@@ -44,22 +54,29 @@ class ProcessedFrame:
     frame: Frame
     motion: tuple[Box, ...]
     regions: tuple[Box, ...]
+    objects: tuple[TrackedBox, ...] = ()
+    active_zones: frozenset[str] = frozenset()
 
 
 class Camera:
     """A camera's pipeline and live state.
 
     Capture hands each frame to ``deliver``; if the processor has not taken the previous
-    one yet, that one is dropped and counted in ``skipped_fps``. The processor publishes
-    its result as ``latest``, which the HTTP handlers render.
+    one yet, that one is dropped and counted in ``skipped_fps``. The processor finds motion,
+    detects objects where it is, tracks them and queues event writes; it publishes the
+    result as ``latest``, which the HTTP handlers render.
     """
 
     def __init__(self, name: str, config: CameraConfig, media: MediaConfig,
-                 stall_timeout: float) -> None:
+                 stall_timeout: float, *,
+                 label_color: Callable[[str], RGB] = lambda label: TAB10[0],
+                 best_folder: Path | None = None) -> None:
         self.name = name
         self.config = config
+        self.media = media
         self.width, self.height = config.width, config.height
         self.stall_timeout = stall_timeout
+        self.label_color = label_color
         [self.detect_command] = [command for command in camera_commands(name, config, media)
                                  if "detect" in command.roles]
         self.pool = FramePool(self.width, self.height)
@@ -72,6 +89,7 @@ class Camera:
         self._pending: Frame | None = None
         self._arrived = trio.Event()
         self._frames_processed = 0
+        self._recorder: EventRecorder | None = None
 
         motion = config.motion
         self.motion_mask = polygon_mask(self.width, self.height, parse_mask(motion.mask))
@@ -86,6 +104,13 @@ class Camera:
             ZoneOutline(zone_name, parse_zone_coordinates(zone.coordinates), color, False)
             for (zone_name, zone), color in zip(config.zones.items(), colors, strict=True)
         )
+        zones = tuple(
+            Zone(outline.name, polygon_mask(self.width, self.height, [outline.points]),
+                 zone.filters)
+            for outline, zone in zip(self.zone_outlines, config.zones.values(), strict=True)
+        )
+        self.best = BestObjects(best_folder, config.best_image_timeout)
+        self.objects = CameraObjects(name, config, zones, self.best)
 
     # Capture side (event loop) -------------------------------------------------------
 
@@ -110,59 +135,119 @@ class Camera:
         frame, self._pending = self._pending, None
         return frame
 
-    def _analyse(self, frame: Frame) -> tuple[tuple[Box, ...], tuple[Box, ...]]:
-        """Motion and regions of one frame (a worker thread: the kernels release the GIL)."""
-        motion = self._motion.detect(planes(frame.buffer, self.width, self.height).y)
-        regions = select_regions(motion, [], self.width, self.height) if motion else []
-        return tuple(motion), tuple(regions)
+    def _motion_boxes(self, frame: Frame) -> tuple[Box, ...]:
+        """Motion in one frame (a worker thread: the kernel releases the GIL)."""
+        return tuple(self._motion.detect(planes(frame.buffer, self.width, self.height).y))
 
-    async def _process_frames(self) -> None:
+    async def _process_frames(self, detector: FrameDetector | None,
+                              recorder: EventRecorder) -> None:
         while True:
             frame = await self._next_frame()
             # Never reset, not even by a pipeline restart: renders are keyed by it.
             frame.index, self._frames_processed = self._frames_processed, self._frames_processed + 1
             try:
-                if self.config.detect.enabled:
-                    motion, regions = await trio.to_thread.run_sync(self._analyse, frame)
-                    self.process_fps.add()
-                else:
-                    motion, regions = (), ()
+                processed = await self._process(frame, detector, recorder)
             except BaseException:
                 frame.release()
                 raise
-            self._publish(ProcessedFrame(frame, motion, regions))
+            self._publish(processed)
+
+    async def _process(self, frame: Frame, detector: FrameDetector | None,
+                       recorder: EventRecorder) -> ProcessedFrame:
+        motion: tuple[Box, ...] = ()
+        detections, regions = [], []
+        if detector is not None:
+            motion = await trio.to_thread.run_sync(self._motion_boxes, frame)
+            detections, regions = await detector.detect(frame.buffer, motion,
+                                                        self.objects.tracked_boxes())
+        # With detection off every frame has no detections, so objects age out.
+        update = self.objects.update(frame.buffer, frame.full_range, frame.time, detections)
+        recorder.frame_done(update, self.objects.objects.values(), frame.time)
+        if detector is not None:
+            self.process_fps.add()
+        tracked = tuple(
+            TrackedBox(obj.label, obj.score, obj.area, obj.box, self.label_color(obj.label),
+                       obj.detected)
+            for obj in self.objects.objects.values()
+        )
+        active = frozenset(zone for obj in self.objects.objects.values()
+                           for zone in obj.current_zones)
+        return ProcessedFrame(frame, motion, tuple(regions), tracked, active)
 
     def _publish(self, processed: ProcessedFrame) -> None:
         previous, self.latest = self.latest, processed
         if previous is not None:
             previous.frame.release()
 
-    async def run(self) -> None:
-        """Capture and process until cancelled; a crash restarts this camera alone."""
-        backoff = Backoff()
+    async def _save_best(self) -> None:
+        """Write new best images to disk now and then (they survive a restart)."""
         while True:
-            started = trio.current_time()
-            try:
-                async with trio.open_nursery() as nursery:
-                    nursery.start_soon(
-                        supervise_capture, self.name, self.detect_command, self.pool,
-                        self.stall_timeout, self.deliver, self._set_capture_pid,
-                    )
-                    nursery.start_soon(self._process_frames)
-            except Exception:
-                # A bug, not a camera fault (those are handled by the capture supervisor).
-                log.exception("%s: camera pipeline crashed", self.name)
-            delay = backoff.next_delay(trio.current_time() - started)
-            log.warning("%s: restarting the camera pipeline in %g s", self.name, delay)
-            await trio.sleep(delay)
+            await trio.to_thread.run_sync(self.best.save, self.best.take_unsaved())
+            await trio.sleep(1)
+
+    async def run(self, detectors: DetectorPool | None, store: EventStore) -> None:
+        """Capture, process and record until cancelled; a crash restarts this camera alone.
+
+        ``detectors`` is None when this camera does not detect.
+        """
+        await trio.to_thread.run_sync(self.best.load, self.width, self.height)
+        recorder = self._recorder = EventRecorder(self.name, self.config, self.media.clips,
+                                                  store, self.label_color)
+        detector = None
+        if detectors is not None and self.config.detect.enabled:
+            detector = FrameDetector(self.config, detectors.detect, detectors.input_size,
+                                     self.detection_fps.add)
+        backoff = Backoff()
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(recorder.run)
+                nursery.start_soon(self._save_best)
+                while True:
+                    started = trio.current_time()
+                    await self._run_pipeline(detector, recorder)
+                    delay = backoff.next_delay(trio.current_time() - started)
+                    log.warning("%s: restarting the camera pipeline in %g s", self.name, delay)
+                    await trio.sleep(delay)
+        finally:
+            last_time = self.latest.frame.time if self.latest is not None else 0.0
+            await recorder.finish(self.objects.end_all(last_time), last_time)
+            with trio.CancelScope(shield=True):
+                await trio.to_thread.run_sync(self.best.save, self.best.take_unsaved())
+
+    async def _run_pipeline(self, detector: FrameDetector | None,
+                            recorder: EventRecorder) -> None:
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(
+                    supervise_capture, self.name, self.detect_command, self.pool,
+                    self.stall_timeout, self.deliver, self._set_capture_pid,
+                )
+                nursery.start_soon(self._process_frames, detector, recorder)
+        except Exception:
+            # A bug, not a camera fault (those are handled by the capture supervisor).
+            log.exception("%s: camera pipeline crashed", self.name)
 
     # Reading (HTTP) ------------------------------------------------------------------
 
+    def live_event(self, event_id: str) -> LiveEvent | None:
+        """The tracked (or ended but not yet written) object ``event_id``, if any."""
+        obj = self.objects.objects.get(event_id)
+        if obj is None and self._recorder is not None:
+            obj = self._recorder.ending.get(event_id)
+        return None if obj is None else LiveEvent(obj, self.label_color(obj.label))
+
     def overlays(self, processed: ProcessedFrame, flags: OverlayFlags) -> Overlays:
         """What to draw on ``processed`` for a viewer who asked for ``flags``."""
+        zones = ()
+        if flags.zones:
+            zones = tuple(
+                ZoneOutline(zone.name, zone.points, zone.color, zone.name in processed.active_zones)
+                for zone in self.zone_outlines
+            )
         return Overlays(
+            objects=processed.objects if flags.bbox else (),
             regions=processed.regions if flags.regions else (),
-            zones=self.zone_outlines if flags.zones else (),
+            zones=zones,
             mask=self.motion_mask if flags.mask else None,
             motion=processed.motion if flags.motion else (),
             timestamp=processed.frame.time if flags.timestamp else None,

@@ -79,6 +79,12 @@ def zone_colors(count: int) -> list[tuple[int, int, int]]:
     return [TAB10[min(9, i * 10 // (count - 1))] for i in range(count)]
 
 
+def label_colors(labels: dict[int, str]) -> dict[str, tuple[int, int, int]]:
+    """The box colour of each label: "tab10" resampled to the label map, by class id."""
+    palette = zone_colors(max(labels) + 1)
+    return {name: palette[class_id] for class_id, name in sorted(labels.items())}
+
+
 @lru_cache(maxsize=256)
 def rgb_to_yuv(color: tuple[int, int, int], full_range: bool = False) -> tuple[int, int, int]:
     """The BT.601 (Y, U, V) of an RGB colour, limited range unless ``full_range``."""

@@ -1,10 +1,12 @@
-"""The running service: one Trio tree holding the HTTP server (and, later, the cameras)."""
+"""The running service: one Trio tree holding the HTTP server, the event store, the detector
+workers and the cameras."""
 
 from __future__ import annotations
 
 import logging
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +17,13 @@ import trio
 from nvr.camera import Camera
 from nvr.config import ConfigError, NvrConfig
 from nvr.config.schema import WebConfig
+from nvr.detection.labels import load_labels
+from nvr.detection.setup import DetectorSetup, detector_setup, model_files
+from nvr.detection.workers import DetectorError, DetectorPool
+from nvr.events.images import RGB, LiveEvent
+from nvr.events.retention import run_retention
+from nvr.events.store import EventStore, EventStoreError
+from nvr.render import label_colors
 from nvr.version import version_string
 
 log = logging.getLogger(__name__)
@@ -26,18 +35,83 @@ class StartupError(Exception):
 
 @dataclass
 class Service:
-    """What HTTP handlers read: the config and the live state of the service."""
+    """What HTTP handlers read: the config and the live state of the service.
+
+    ``store`` and ``detectors`` are set while ``run_pipelines`` runs.
+    """
 
     config: NvrConfig
     version: str = field(default_factory=version_string)
     started_at: float = field(default_factory=time.monotonic)
     cameras: dict[str, Camera] = field(init=False)
+    store: EventStore | None = None
+    detectors: DetectorPool | None = None
 
     def __post_init__(self) -> None:
+        colors = _label_colors(self.config)
+        best_images = Path(self.config.database.path).parent / "best"
         self.cameras = {
-            name: Camera(name, camera, self.config.media, self.config.ffmpeg.stall_timeout)
+            name: Camera(name, camera, self.config.media, self.config.ffmpeg.stall_timeout,
+                         label_color=colors, best_folder=best_images / name)
             for name, camera in self.config.cameras.items()
         }
+
+    def detects(self) -> bool:
+        """Whether any camera runs object detection (and so needs a model)."""
+        return any(camera.detect.enabled for camera in self.config.cameras.values())
+
+    def tracked_object(self, event_id: str) -> LiveEvent | None:
+        """The event ``event_id`` while its object is still tracked on some camera."""
+        for camera in self.cameras.values():
+            if (live := camera.live_event(event_id)) is not None:
+                return live
+        return None
+
+    def detector_stats(self) -> dict[str, dict[str, float | int]] | None:
+        return None if self.detectors is None else self.detectors.stats()
+
+    async def run_pipelines(self, *, cameras: bool = True,
+                            task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Open the event store, start the detectors and run the cameras until cancelled."""
+        detectors = None
+        if cameras and self.detects():
+            # Loads the model once to check it: a missing or broken one stops start-up here.
+            detectors = await trio.to_thread.run_sync(detector_setup, self.config)
+        try:
+            async with EventStore.open(self.config.database.path) as store:
+                await self._run_with_store(store, detectors, cameras, task_status)
+        except EventStoreError as error:  # raised by open(), before any task started
+            raise StartupError(str(error)) from None
+
+    async def _run_with_store(self, store: EventStore, detectors: DetectorSetup | None,
+                              cameras: bool, task_status: trio.TaskStatus[None]) -> None:
+        self.store = store
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(run_retention, self.config, store)
+                if detectors is not None:
+                    pool = DetectorPool(detectors.factories, detectors.input_size)
+                    try:
+                        await nursery.start(pool.run)
+                    except DetectorError as error:
+                        raise StartupError(f"cannot start the detectors: {error}") from None
+                    self.detectors = pool
+                if cameras:
+                    for camera in self.cameras.values():
+                        nursery.start_soon(camera.run, self.detectors, store)
+                task_status.started()
+        finally:
+            self.store = self.detectors = None
+
+
+def _label_colors(config: NvrConfig) -> Callable[[str], RGB]:
+    """Box colours by label, from the model's label file when there is one."""
+    try:
+        colors = label_colors(load_labels(model_files(config)[1]))
+    except (OSError, ValueError, ConfigError):
+        colors = {}
+    fallback = label_colors({0: "?"})["?"]
+    return lambda label: colors.get(label, fallback)
 
 
 def prepare_media_folders(config: NvrConfig, source: str) -> None:
@@ -88,10 +162,13 @@ async def run(config: NvrConfig) -> None:
     try:
         async with trio.open_nursery() as nursery:
             await nursery.start(_cancel_on_signal, nursery.cancel_scope)
+            # First: a missing model or a broken detector stops start-up here.
+            await nursery.start(service.run_pipelines)
             urls = await nursery.start(serve_http, app, config.web)
             log.info("nvr %s serving on %s", service.version, ", ".join(urls))
-            for camera in service.cameras.values():
-                nursery.start_soon(camera.run)
-    except* StartupError as group:
-        raise group.exceptions[0] from None
+    except* (StartupError, ConfigError) as group:
+        error: BaseException = group
+        while isinstance(error, BaseExceptionGroup):
+            error = error.exceptions[0]
+        raise error from None
     log.info("stopped")

@@ -57,17 +57,20 @@ def storage(paths: list[str]) -> dict[str, dict[str, Any]]:
 
 
 def stats_document(config: NvrConfig, cameras: dict[str, dict[str, Any]], started_at: float,
-                   version: str) -> dict[str, Any]:
+                   version: str, detectors: dict[str, dict[str, Any]] | None = None,
+                   ) -> dict[str, Any]:
     """The stats object: a key per camera, ``detection_fps``, ``detectors``, ``service``.
 
-    ``cameras`` holds each camera's own figures. No other top-level key may appear: the
-    Home Assistant integration takes every unknown key for a camera.
+    ``cameras`` holds each camera's own figures, ``detectors`` those of the running
+    detectors (None: not running, all zero). No other top-level key may appear: the Home
+    Assistant integration takes every unknown key for a camera.
     """
-    pid = os.getpid()
-    detectors = {
-        name: {"inference_speed": 0.0, "detection_start": 0.0, "pid": pid}
-        for name in config.detectors
-    }
+    if detectors is None:
+        pid = os.getpid()
+        detectors = {
+            name: {"inference_speed": 0.0, "detection_start": 0.0, "pid": pid}
+            for name in config.detectors
+        }
     media = config.media
     return {
         **cameras,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import textwrap
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ import trio
 from nvr.config import NvrConfig, load_config
 from nvr.service import Service, prepare_media_folders, serve_http
 from nvr.web.app import create_app
+from support import SSD, SSD_LABELS, shared_file
 
 
 @pytest.fixture
@@ -30,12 +32,14 @@ def write_config(tmp_path: Path) -> Callable[..., Path]:
 
 @pytest.fixture
 def media_config(write_config: Callable[..., Path], tmp_path: Path) -> Callable[[str], NvrConfig]:
-    """Load a config whose media folders live in tmp_path and whose web port is ephemeral."""
+    """Load a config whose media folders live in tmp_path, whose web port is ephemeral and
+    whose detector model is the SSD model of ../shared."""
 
     def load(text: str) -> NvrConfig:
         header = f"""
         web: {{host: 127.0.0.1, port: 0}}
         media: {{clips: {tmp_path}/clips, recordings: {tmp_path}/rec, cache: {tmp_path}/cache}}
+        model: {{path: "{shared_file(SSD)}", labelmap_path: "{shared_file(SSD_LABELS)}"}}
         """
         return load_config(write_config(textwrap.dedent(header) + textwrap.dedent(text)), {})
 
@@ -58,10 +62,8 @@ async def serve(nursery: trio.Nursery) -> AsyncIterator[Callable[..., Awaitable[
     async def start(config: NvrConfig, *, cameras: bool = False) -> Served:
         prepare_media_folders(config, "test")
         service = Service(config)
+        await nursery.start(functools.partial(service.run_pipelines, cameras=cameras))
         urls = await nursery.start(serve_http, create_app(service), config.web)
-        if cameras:
-            for camera in service.cameras.values():
-                nursery.start_soon(camera.run)
         client = httpx.AsyncClient(base_url=urls[0], timeout=10)
         clients.append(client)
         return Served(client, service)

@@ -168,15 +168,15 @@ async def test_a_crashing_pipeline_restarts_that_camera_only(
     healthy, buggy = served.service.cameras["healthy"], served.service.cameras["buggy"]
     await wait_for(lambda: buggy.latest is not None, 20, "frames from the buggy camera")
 
-    def broken_analysis(frame):
-        raise RuntimeError("a bug in frame analysis")
+    def broken_motion(frame):
+        raise RuntimeError("a bug in motion detection")
 
     index_before = buggy.latest.frame.index
-    monkeypatch.setattr(buggy, "_analyse", broken_analysis)
+    monkeypatch.setattr(buggy, "_motion_boxes", broken_motion)
     fps = await watch_fps(healthy, 3)
 
     assert "buggy: camera pipeline crashed" in caplog.text
-    assert "RuntimeError: a bug in frame analysis" in caplog.text
+    assert "RuntimeError: a bug in motion detection" in caplog.text
     assert "buggy: restarting the camera pipeline in 1 s" in caplog.text
     assert min(fps[2:]) > 5, fps
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from nvr.version import version_string
-from support import MINIMAL_CAMERA, free_port
+from support import MINIMAL_CAMERA, SSD, SSD_LABELS, free_port, shared_file
 
 
 def start(config: Path, *args: str) -> subprocess.Popen[str]:
@@ -41,6 +41,8 @@ def service_config(write_config: Callable[..., Path], tmp_path: Path) -> tuple[P
     path = write_config(f"""
 web: {{host: 127.0.0.1, port: {port}}}
 media: {{clips: media/clips, recordings: media/recordings, cache: media/cache}}
+model: {{path: "{shared_file(SSD)}", labelmap_path: "{shared_file(SSD_LABELS)}"}}
+detectors: {{cpu: {{type: cpu, num_threads: 1}}}}
 """ + MINIMAL_CAMERA)
     return path, f"http://127.0.0.1:{port}"
 
@@ -76,6 +78,21 @@ def test_port_in_use_is_a_clear_startup_error(service_config: tuple[Path, str]) 
     finally:
         first.terminate()
         first.communicate(timeout=10)
+
+
+def test_missing_model_stops_start_up_saying_where_to_get_one(
+        write_config: Callable[..., Path]) -> None:
+    path = write_config(f"""
+web: {{host: 127.0.0.1, port: {free_port()}}}
+media: {{clips: media/clips, recordings: media/recordings, cache: media/cache}}
+""" + MINIMAL_CAMERA)
+    process = start(path)
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode == 2, output
+    model = path.parent / "models" / Path(SSD).name
+    assert f"model.path: no detector model at {model}" in output
+    assert 'run "nvr models download"' in output
+    assert "Traceback" not in output
 
 
 def test_log_level_option(service_config: tuple[Path, str]) -> None:

@@ -37,6 +37,7 @@ async def stats() -> Response:
     cameras = {name: camera.stats() for name, camera in running.cameras.items()}
     # statvfs can hang on a network share: keep it off the event loop.
     document = await trio.to_thread.run_sync(
-        stats_document, running.config, cameras, running.started_at, running.version
+        stats_document, running.config, cameras, running.started_at, running.version,
+        running.detector_stats(),
     )
     return jsonify(document)

@@ -33,12 +33,14 @@ def error_response(status: int, message: str) -> Response:
 def create_app(running: Service) -> QuartTrio:
     """The app serving ``running``'s API."""
     from nvr.web.api import api
+    from nvr.web.events import events
     from nvr.web.live import live
 
     app = QuartTrio("nvr")
     app.extensions["nvr"] = running
     app.register_blueprint(api)
     app.register_blueprint(live)
+    app.register_blueprint(events)
 
     @app.errorhandler(ApiError)
     async def api_error(error: ApiError) -> Response:

@@ -8,8 +8,11 @@ import trio
 from quart import Blueprint, Response, request
 
 from nvr.camera import Camera, OverlayFlags
+from nvr.events.images import best_snapshot
+from nvr.object_image import black_jpeg
+from nvr.render import output_size
 from nvr.web.app import ApiError, service
-from nvr.web.params import int_param, overlay_flags
+from nvr.web.params import flag_param, int_param, overlay_flags
 
 live = Blueprint("live", __name__, url_prefix="/api")
 
@@ -66,3 +69,20 @@ async def mjpeg(camera_name: str) -> Response:
                         content_type=MJPEG_TYPE)
     response.timeout = None  # the stream lasts as long as the viewer stays
     return response
+
+
+@live.get("/<camera_name>/<label>/best.jpg")
+async def best_jpg(camera_name: str, label: str) -> Response:
+    """The best image of ``label`` on the camera (black, at the camera's size, if none yet)."""
+    camera = camera_named(camera_name)
+    height = height_param(camera, None)
+    crop = flag_param(request.args, "crop")
+    best = camera.best.frames.get(label)
+    if best is None:
+        size = output_size(camera.width, camera.height, height)
+        jpeg = await trio.to_thread.run_sync(black_jpeg, *size)
+    else:
+        jpeg = await trio.to_thread.run_sync(lambda: best_snapshot(
+            best, camera.label_color(label), bounding_box=False, crop=crop, height=height,
+            timestamp=False))
+    return Response(jpeg, content_type="image/jpeg")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 from nvr.camera import OverlayFlags
@@ -29,6 +30,30 @@ def int_param(args: Mapping[str, str], name: str, default: int | None, *,
     if not low <= value <= high:
         raise ApiError(400, f"{name} must be between {low} and {high}, got {value}")
     return value
+
+
+def optional_int_param(args: Mapping[str, str], name: str) -> int | None:
+    """``name`` as any integer, or None when absent (or empty)."""
+    return _integer(args, name)
+
+
+def float_param(args: Mapping[str, str], name: str, default: float | None) -> float | None:
+    """``name`` as a finite number (integers too), or ``default`` when absent (or empty)."""
+    raw = args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ApiError(400, f"{name} must be a number, got {raw!r}") from None
+    if not math.isfinite(value):
+        raise ApiError(400, f"{name} must be a finite number, got {raw!r}")
+    return value
+
+
+def text_param(args: Mapping[str, str], name: str) -> str | None:
+    """``name`` as a string, or None when absent or empty."""
+    return args.get(name) or None
 
 
 def flag_param(args: Mapping[str, str], name: str) -> bool:

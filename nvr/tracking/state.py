@@ -1,0 +1,82 @@
+"""A camera's tracked objects, updated once per processed frame (reference §7-§8)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nvr.config.schema import CameraConfig, FilterConfig
+from nvr.detection.frame import ObjectDetection
+from nvr.tracking.best import BestObjects
+from nvr.tracking.objects import TrackedObject, Zone
+from nvr.tracking.tracker import ObjectTracker
+
+DISAPPEARED_SECONDS = 5  # default max_disappeared: this many seconds of frames
+
+
+@dataclass
+class ObjectsUpdate:
+    """What one frame changed: objects that became true positives, true positives that
+    changed significantly, and objects the tracker removed (any kind)."""
+
+    confirmed: list[TrackedObject] = field(default_factory=list)
+    changed: list[TrackedObject] = field(default_factory=list)
+    ended: list[TrackedObject] = field(default_factory=list)
+
+
+def max_disappeared(config: CameraConfig) -> int:
+    """Frames an object may go unseen before it is removed (default: 5 s worth)."""
+    return config.detect.max_disappeared or DISAPPEARED_SECONDS * (config.fps or 5)
+
+
+class CameraObjects:
+    """The objects tracked on one camera and the best one per label."""
+
+    def __init__(self, name: str, config: CameraConfig, zones: tuple[Zone, ...],
+                 best: BestObjects) -> None:
+        self.name = name
+        self.size = config.width, config.height
+        self.zones = zones
+        self.best = best
+        self.thresholds = {label: config.objects.filters.get(label, FilterConfig()).threshold
+                           for label in config.objects.track}
+        self.tracker = ObjectTracker(max_disappeared(config))
+        self.objects: dict[str, TrackedObject] = {}
+
+    def update(self, frame: np.ndarray, full_range: bool, frame_time: float,
+               detections: list[ObjectDetection]) -> ObjectsUpdate:
+        """Track a processed frame's detections and update every object's state."""
+        tracked = self.tracker.update(detections, frame_time)
+        update = ObjectsUpdate()
+        for object_id in tracked.removed:
+            obj = self.objects.pop(object_id)
+            obj.end(frame_time)
+            update.ended.append(obj)
+        for object_id, detection in tracked.registered:
+            self.objects[object_id] = TrackedObject(object_id, self.name, detection, frame_time,
+                                                    self.thresholds[detection.label])
+        seen = dict(tracked.matched + tracked.registered)
+        for object_id, obj in self.objects.items():
+            was_false_positive = obj.false_positive
+            significant = obj.update(seen.get(object_id), frame, full_range, frame_time,
+                                     self.zones, self.size)
+            if was_false_positive and not obj.false_positive:
+                update.confirmed.append(obj)
+            elif significant and not obj.false_positive:
+                update.changed.append(obj)
+            if obj.best is not None and obj.best.time == frame_time:
+                self.best.offer(obj.best)
+        return update
+
+    def end_all(self, frame_time: float) -> list[TrackedObject]:
+        """End every tracked object (shutdown); returns them."""
+        ended = list(self.objects.values())
+        for obj in ended:
+            obj.end(frame_time)
+        self.objects.clear()
+        self.tracker.tracks.clear()
+        return ended
+
+    def tracked_boxes(self) -> list[tuple[int, int, int, int]]:
+        return [obj.box for obj in self.objects.values()]

@@ -1,0 +1,132 @@
+"""Which detection of a frame is which object: matching by overlap and distance (reference §7).
+
+Differences from the reference, on purpose: a detection only matches an object of the same
+label that it overlaps or that is near enough (a gate that widens while the object is
+unseen), instead of any object anywhere in the frame; and every label is processed in every
+frame (the reference stopped at the first label with no tracked objects).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import string
+from dataclasses import dataclass, field
+
+from nvr.detection.frame import ObjectDetection
+from nvr.frames import Box
+
+ID_CHARACTERS = string.ascii_lowercase + string.digits
+GATE = 1.0  # a match may be this many box sizes away, plus GATE_GROWTH per frame unseen
+GATE_GROWTH = 0.25
+
+
+def new_object_id(frame_time: float) -> str:
+    """``<frame time>-<6 random characters>``, as the reference names objects and events."""
+    return f"{frame_time:.6f}-{''.join(random.choices(ID_CHARACTERS, k=6))}"
+
+
+def centroid(box: Box) -> tuple[int, int]:
+    return (box[0] + box[2]) // 2, (box[1] + box[3]) // 2
+
+
+def iou(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes."""
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    if width <= 0 or height <= 0:
+        return 0.0
+    overlap = width * height
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - overlap
+    return overlap / union if union > 0 else 0.0
+
+
+@dataclass
+class Track:
+    """What the tracker knows of an object: where it was last seen."""
+
+    id: str
+    label: str
+    box: Box
+    disappeared: int = 0
+
+
+@dataclass
+class TrackerUpdate:
+    """The outcome of one frame: ids new, seen again, unseen (but kept) and gone."""
+
+    registered: list[tuple[str, ObjectDetection]] = field(default_factory=list)
+    matched: list[tuple[str, ObjectDetection]] = field(default_factory=list)
+    unseen: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+class ObjectTracker:
+    """Tracks objects across frames; an object unseen for more than ``max_disappeared``
+    frames in a row is removed."""
+
+    def __init__(self, max_disappeared: int) -> None:
+        self.max_disappeared = max_disappeared
+        self.tracks: dict[str, Track] = {}
+
+    def update(self, detections: list[ObjectDetection], frame_time: float) -> TrackerUpdate:
+        """Match a frame's detections to the tracked objects."""
+        update = TrackerUpdate()
+        unmatched = list(range(len(detections)))
+        for track_id, index in self._matches(detections):
+            track = self.tracks[track_id]
+            track.box, track.disappeared = detections[index].box, 0
+            update.matched.append((track_id, detections[index]))
+            unmatched.remove(index)
+        seen = {track_id for track_id, _ in update.matched}
+        for track in list(self.tracks.values()):
+            if track.id in seen:
+                continue
+            if track.disappeared >= self.max_disappeared:
+                del self.tracks[track.id]
+                update.removed.append(track.id)
+            else:
+                track.disappeared += 1
+                update.unseen.append(track.id)
+        for index in unmatched:
+            detection = detections[index]
+            track = Track(new_object_id(frame_time), detection.label, detection.box)
+            self.tracks[track.id] = track
+            update.registered.append((track.id, detection))
+        return update
+
+    def _matches(self, detections: list[ObjectDetection]) -> list[tuple[str, int]]:
+        """Greedy matching, closest pairs first, of objects and detections that may match."""
+        candidates = []
+        for track in self.tracks.values():
+            for index, detection in enumerate(detections):
+                if detection.label != track.label:
+                    continue
+                distance = self._distance(track, detection.box)
+                if distance is not None:
+                    candidates.append((distance, track.id, index))
+        candidates.sort()
+        used_tracks: set[str] = set()
+        used_detections: set[int] = set()
+        matches = []
+        for _, track_id, index in candidates:
+            if track_id not in used_tracks and index not in used_detections:
+                used_tracks.add(track_id)
+                used_detections.add(index)
+                matches.append((track_id, index))
+        return matches
+
+    @staticmethod
+    def _distance(track: Track, box: Box) -> float | None:
+        """Centroid distance of ``box`` from the track, or None if outside its gate.
+
+        Overlapping boxes always qualify; otherwise the distance may be at most the larger
+        side of the tracked box times a factor that grows while the object is unseen.
+        """
+        (ax, ay), (bx, by) = centroid(track.box), centroid(box)
+        distance = math.hypot(ax - bx, ay - by)
+        if iou(track.box, box) > 0:
+            return distance
+        size = max(track.box[2] - track.box[0], track.box[3] - track.box[1])
+        gate = size * (GATE + GATE_GROWTH * track.disappeared)
+        return distance if distance <= gate else None
