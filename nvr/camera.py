@@ -19,7 +19,7 @@ from nvr.config.ffmpeg import camera_commands
 from nvr.config.polygons import parse_mask, parse_zone_coordinates
 from nvr.config.schema import CameraConfig, MediaConfig
 from nvr.detection.frame import FrameDetector
-from nvr.detection.workers import DetectorPool
+from nvr.detection.workers import DetectorError, DetectorPool
 from nvr.events.images import RGB, LiveEvent
 from nvr.events.recorder import EventRecorder
 from nvr.events.store import EventStore
@@ -155,16 +155,22 @@ class Camera:
     async def _process(self, frame: Frame, detector: FrameDetector | None,
                        recorder: EventRecorder) -> ProcessedFrame:
         motion: tuple[Box, ...] = ()
-        detections, regions = [], []
+        regions: list[Box] = []
         if detector is not None:
             motion = await trio.to_thread.run_sync(self._motion_boxes, frame)
-            detections, regions = await detector.detect(frame.buffer, motion,
-                                                        self.objects.tracked_boxes())
-        # With detection off every frame has no detections, so objects age out.
-        update = self.objects.update(frame.buffer, frame.full_range, frame.time, detections)
-        recorder.frame_done(update, self.objects.objects.values(), frame.time)
-        if detector is not None:
+            try:
+                detections, regions = await detector.detect(frame.buffer, motion,
+                                                            self.objects.tracked_boxes())
+            except DetectorError:
+                # Logged by the pool. What the frame shows is unknown: leave the objects
+                # as they are rather than count them unseen (and end their events).
+                detections = None
             self.process_fps.add()
+        else:
+            detections = []  # with detection off every frame is empty: objects age out
+        if detections is not None:
+            update = self.objects.update(frame.buffer, frame.full_range, frame.time, detections)
+            recorder.frame_done(update, self.objects.objects.values(), frame.time)
         tracked = tuple(
             TrackedBox(obj.label, obj.score, obj.area, obj.box, self.label_color(obj.label),
                        obj.detected)

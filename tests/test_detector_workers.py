@@ -384,7 +384,7 @@ def test_model_size_defaults_to_the_models_own(config_with: Callable[[str], NvrC
 
 
 def test_model_size_set_must_match_the_model(config_with: Callable[[str], NvrConfig]) -> None:
-    model = shared_file(SSD)
+    model = shared_file(SSD).resolve()  # the config resolves symlinks
     config = config_with(f"model: {{path: {model}, labelmap_path: {shared_file(SSD_LABELS)}, "
                          "width: 320, height: 320}\n")
     with pytest.raises(ConfigError) as caught:
@@ -426,4 +426,14 @@ def test_onnx_and_tflite_detectors_cannot_share_a_model(
         config_with: Callable[[str], NvrConfig]) -> None:
     config = config_with("detectors: {yolo: {type: onnx}, coral: {type: edgetpu}}\n")
     with pytest.raises(ConfigError, match="cannot be mixed"):
+        detector_setup(config)
+
+
+def test_model_input_must_be_square(config_with: Callable[[str], NvrConfig]) -> None:
+    config = config_with(f"""
+model: {{path: {shared_file("models/yolox_nano.onnx")},
+         labelmap_path: {shared_file("models/coco80_labels.txt")}, width: 320, height: 240}}
+detectors: {{yolo: {{type: onnx, num_threads: 1}}}}
+""")
+    with pytest.raises(ConfigError, match=r"model\.width/model\.height: 320x240: .* square"):
         detector_setup(config)

@@ -113,3 +113,10 @@ async def test_an_object_cut_by_its_region_is_detected_again_around_it(write_con
     assert len(regions) >= 2, regions
     assert len(people) == 1
     assert people[0].box[3] > 380  # her whole height, not the part inside the first region
+
+
+async def test_min_score_zero_gives_no_empty_boxes(write_config, ssd, frame) -> None:
+    # The model pads its output with score-0 rows: they must not become detections.
+    zero = camera(write_config, "filters: {person: {min_score: 0}, tie: {min_score: 0}}")
+    found, _ = await frame_detector(zero, ssd)[0].detect(frame, [(250, 50, 500, 400)], [])
+    assert found and all(d.area > 0 and d.score > 0 for d in found)

@@ -18,7 +18,6 @@ from nvr.config.polygons import parse_mask
 from nvr.config.schema import CameraConfig, FilterConfig
 from nvr.detection.detector import MIN_SCORE, Detection
 from nvr.detection.onnx import non_max_suppression
-from nvr.detection.workers import DetectorError
 from nvr.frames import Box, planes
 from nvr.masks import polygon_mask
 
@@ -26,6 +25,7 @@ NMS_IOU = 0.4
 MAX_REFINEMENTS = 4
 CLIP_MARGIN = 5  # px: a box edge this close to its region's edge is cut off by the region
 REFINE_MULTIPLIER = 2.0
+MIN_FLOOR = 0.01
 
 DetectFunction = Callable[[np.ndarray, float], Awaitable[list[Detection]]]
 
@@ -65,7 +65,9 @@ class FrameDetector:
         self.tracked_labels = frozenset(objects.track)
         self.filters = {label: objects.filters.get(label, FilterConfig())
                         for label in objects.track}
-        self.score_floor = min([MIN_SCORE, *(f.min_score for f in self.filters.values())])
+        # Above 0: the models pad their output with rows of score 0.
+        self.score_floor = max(MIN_FLOOR, min([MIN_SCORE, *(f.min_score
+                                                           for f in self.filters.values())]))
         self.masks = {
             label: polygon_mask(self.width, self.height,
                                 parse_mask(objects.mask) + parse_mask(self.filters[label].mask))
@@ -77,7 +79,8 @@ class FrameDetector:
         """Detections in the I420 ``frame`` and the regions searched.
 
         ``motion`` are the frame's motion boxes, ``tracked`` the boxes of tracked objects
-        (used where they touch motion). Without motion nothing is searched.
+        (used where they touch motion). Without motion nothing is searched. A failed detector
+        call raises (DetectorError from the pool): the frame's detections are unknown.
         """
         if not motion:
             return [], []
@@ -106,11 +109,7 @@ class FrameDetector:
         found = []
         for region, tensor in zip(regions, tensors, strict=True):
             self._on_call()
-            try:
-                detections = await self._detect(tensor, self.score_floor)
-            except DetectorError:
-                continue  # logged by the detector pool; this region finds nothing this time
-            for detection in detections:
+            for detection in await self._detect(tensor, self.score_floor):
                 kept = self._in_frame(detection, region)
                 if kept is not None:
                     found.append(kept)
@@ -134,7 +133,8 @@ class FrameDetector:
                int(x2 * scale + region[0]), int(y2 * scale + region[1]))
         area = (box[2] - box[0]) * (box[3] - box[1])
         limits = self.filters[label]
-        if not limits.min_area <= area <= limits.max_area or detection.score < limits.min_score:
+        if (area <= 0 or not limits.min_area <= area <= limits.max_area
+                or detection.score < limits.min_score):
             return None
         mask = self.masks[label]
         if mask is not None:
@@ -157,9 +157,7 @@ class FrameDetector:
     def _clipped(self, detection: ObjectDetection) -> bool:
         """Whether a side of the box lies on a side of its region that is inside the frame."""
         box, region = detection.box, detection.region
-        limits = (0, 0, self.width, self.height)
-        for side in range(4):
-            region_inside = abs(region[side] - limits[side]) > CLIP_MARGIN
-            if region_inside and abs(box[side] - region[side]) <= CLIP_MARGIN:
-                return True
-        return False
+        inside = (region[0] > CLIP_MARGIN, region[1] > CLIP_MARGIN,
+                  self.width - region[2] > CLIP_MARGIN, self.height - region[3] > CLIP_MARGIN)
+        return any(inside[side] and abs(box[side] - region[side]) <= CLIP_MARGIN
+                   for side in range(4))

@@ -107,6 +107,9 @@ def detector_setup(config: NvrConfig, source: str = "config") -> DetectorSetup:
     if problems:
         raise ConfigError(source, problems)
     size = _input_size(config, model, labels, source)
+    if size[0] != size[1]:
+        raise ConfigError(source, [f"model.width/model.height: {size[0]}x{size[1]}: detection "
+                                   "regions are square, so the model input must be too"])
     return DetectorSetup({
         name: functools.partial(create_detector, detector.type, model, labels,
                                 num_threads=detector.num_threads, device=detector.device,

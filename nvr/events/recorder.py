@@ -29,7 +29,9 @@ log = logging.getLogger(__name__)
 
 SAVE_INTERVAL = 5.0  # s of frame time between writes of a changed event
 REFRESH_INTERVAL = 30.0  # s of frame time between writes of an unchanged event
-SHUTDOWN_TIMEOUT = 10.0
+RETRY_DELAY = 5.0  # s before writing an ended event again after a failure
+WRITE_TIMEOUT = 10.0  # s one write may take (a hung network share must not hang shutdown)
+SHUTDOWN_TIMEOUT = 8.0  # within the 10 s a container manager usually waits after SIGTERM
 
 
 @dataclass(frozen=True)
@@ -90,10 +92,18 @@ class EventRecorder:
         self._send.send_nowait(EventState.of(obj))
 
     async def run(self) -> None:
-        """Write queued events until cancelled; a write in progress is finished first."""
+        """Write queued events until cancelled; a write in progress is finished first.
+
+        An ended event whose row could not be written is tried again (it stays served live
+        meanwhile): its end is written nowhere else.
+        """
         async for state in self._receive:
-            with trio.CancelScope(shield=True):
-                await self._write(state)
+            with trio.move_on_after(WRITE_TIMEOUT, shield=True):
+                if await self._write(state):
+                    continue
+            if state.end_time is not None:
+                self._send.send_nowait(state)  # for the next try, or for finish() at shutdown
+                await trio.sleep(RETRY_DELAY)
 
     async def finish(self, ended: list[TrackedObject], frame_time: float) -> None:
         """At shutdown: end ``ended`` and write everything still queued (bounded in time)."""
@@ -109,7 +119,8 @@ class EventRecorder:
             log.warning("%s: gave up writing events at shutdown after %g s", self.camera,
                         SHUTDOWN_TIMEOUT)
 
-    async def _write(self, state: EventState) -> None:
+    async def _write(self, state: EventState) -> bool:
+        """Write the row (and at the end the snapshot); False if the row was not written."""
         try:
             thumbnail = await self._thumbnail(state)
             has_snapshot = state.end_time is not None and await self._write_snapshot(state)
@@ -122,10 +133,12 @@ class EventRecorder:
             ))
         except Exception:
             log.exception("%s: cannot write event %s", self.camera, state.id)
+            return False
         if state.end_time is not None:
             self.ending.pop(state.id, None)
             self._saved_at.pop(state.id, None)
             self._thumbnails.pop(state.id, None)
+        return True
 
     async def _thumbnail(self, state: EventState) -> str:
         cached = self._thumbnails.get(state.id)
@@ -151,12 +164,16 @@ class EventRecorder:
                                  bounding_box=options.bounding_box, crop=options.crop,
                                  height=options.height, timestamp=options.timestamp)
             temporary = path.with_name(f".{path.name}.tmp")
-            temporary.write_bytes(jpeg)
-            os.replace(temporary, path)
+            try:
+                temporary.write_bytes(jpeg)
+                os.replace(temporary, path)
+            finally:
+                temporary.unlink(missing_ok=True)
 
         try:
             await trio.to_thread.run_sync(render_and_write)
-        except OSError as error:
+        except Exception as error:
+            # The event is still written, without a snapshot.
             log.warning("%s: cannot write the snapshot of event %s: %s", self.camera, state.id,
                         error)
             return False

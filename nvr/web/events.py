@@ -13,13 +13,12 @@ import logging
 import sqlite3
 from pathlib import Path
 
-import numpy as np
-import simplejpeg
 import trio
 from quart import Blueprint, Response, jsonify, request
 
 from nvr.events.media import snapshot_file
 from nvr.events.store import DEFAULT_LIMIT, MAX_LIMIT, EventQuery, EventStore
+from nvr.object_image import android_thumbnail
 from nvr.web.app import ApiError, error_response, service
 from nvr.web.params import (
     flag_param,
@@ -34,8 +33,7 @@ log = logging.getLogger(__name__)
 events = Blueprint("events", __name__, url_prefix="/api")
 
 THUMBNAIL_FORMATS = ("ios", "android")
-MAX_SNAPSHOT_HEIGHT = 10_000
-JPEG_QUALITY = 70
+MAX_SNAPSHOT_HEIGHT = 2160  # 4K: a live render allocates a frame of this height
 
 
 def event_store() -> EventStore:
@@ -95,17 +93,6 @@ async def event(event_id: str) -> Response:
     return jsonify(record.to_json())
 
 
-def android_thumbnail(jpeg: bytes) -> bytes:
-    """``jpeg`` with black borders left and right, each half its width (square -> 2:1)."""
-    image = simplejpeg.decode_jpeg(jpeg, colorspace="RGB")
-    height, width = image.shape[:2]
-    padded = np.zeros((height, 2 * width, 3), np.uint8)
-    left = width // 2
-    padded[:, left:left + width] = image
-    return simplejpeg.encode_jpeg(padded, quality=JPEG_QUALITY, colorspace="RGB",
-                                  colorsubsampling="420")
-
-
 def jpeg_response(jpeg: bytes) -> Response:
     return Response(jpeg, content_type="image/jpeg")
 
@@ -141,6 +128,9 @@ def _read_file(path: Path) -> bytes | None:
         return path.read_bytes()
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None
+    except OSError as error:
+        log.error("cannot read the snapshot %s: %s", path, error)
+        raise ApiError(503, f"The snapshot cannot be read: {error.strerror}") from None
 
 
 @events.get("/events/<event_id>/snapshot.jpg")
