@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import NoReturn
 
 import trio
@@ -36,7 +37,7 @@ class Backoff:
 
 @dataclass(frozen=True)
 class CaptureEnded:
-    """Why a capture run ended, how long it delivered frames, what ffmpeg last said."""
+    """Why an ffmpeg run ended, how long it was healthy, what ffmpeg last said."""
 
     reason: str
     healthy_for: float
@@ -71,6 +72,25 @@ async def capture_once(command: FfmpegCommand, pool: FramePool, stall_timeout: f
     return CaptureEnded(reason, healthy_for, stderr_tail)
 
 
+async def restart_forever(camera: str, run_once: Callable[[], Awaitable[CaptureEnded]],
+                          log: logging.Logger, after_run: Callable[[], None]) -> NoReturn:
+    """Run ffmpeg through ``run_once`` forever: each end is logged (with ffmpeg's last stderr
+    lines), ``after_run`` called, and the next run started after a back-off delay."""
+    backoff = Backoff()
+    while True:
+        try:
+            ended = await run_once()
+        except OSError as error:
+            ended = CaptureEnded(f"cannot start ffmpeg: {error}", 0.0, [])
+        finally:
+            after_run()
+        said = "".join(f"\n  {line}" for line in ended.stderr_tail) or " (nothing)"
+        log.error("%s: %s; ffmpeg said:%s", camera, ended.reason, said)
+        delay = backoff.next_delay(ended.healthy_for)
+        log.warning("%s: restarting ffmpeg in %g s", camera, delay)
+        await trio.sleep(delay)
+
+
 async def supervise_capture(camera: str, command: FfmpegCommand, pool: FramePool,
                             stall_timeout: float, deliver: Callable[[Frame], None],
                             on_pid: Callable[[int], None]) -> NoReturn:
@@ -78,16 +98,5 @@ async def supervise_capture(camera: str, command: FfmpegCommand, pool: FramePool
     process restarted after a back-off delay. Other cameras never notice."""
     log = logging.getLogger(f"nvr.capture.{camera}")
     ffmpeg_log = logging.getLogger(f"ffmpeg.{camera}.detect")
-    backoff = Backoff()
-    while True:
-        try:
-            ended = await capture_once(command, pool, stall_timeout, deliver, on_pid, ffmpeg_log)
-        except OSError as error:
-            ended = CaptureEnded(f"cannot start ffmpeg: {error}", 0.0, [])
-        finally:
-            on_pid(0)
-        said = "".join(f"\n  {line}" for line in ended.stderr_tail) or " (nothing)"
-        log.error("%s: %s; ffmpeg said:%s", camera, ended.reason, said)
-        delay = backoff.next_delay(ended.healthy_for)
-        log.warning("%s: restarting ffmpeg in %g s", camera, delay)
-        await trio.sleep(delay)
+    run_once = partial(capture_once, command, pool, stall_timeout, deliver, on_pid, ffmpeg_log)
+    await restart_forever(camera, run_once, log, partial(on_pid, 0))
