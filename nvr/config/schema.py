@@ -98,9 +98,18 @@ class WebConfig(Block):
 
 
 class MediaConfig(Block):
+    """Media folders, and the free space the disk guard keeps on their filesystems.
+
+    The guard deletes the oldest recordings, then the oldest clips, of a filesystem whose
+    free space is below ``min_free_mb`` MiB or below ``min_free_percent`` % of its size
+    (the larger of the two floors wins; both 0 turn the guard off).
+    """
+
     clips: str = "/media/frigate/clips"
     recordings: str = "/media/frigate/recordings"
     cache: str = "/tmp/cache"
+    min_free_mb: NonNegativeInt = 1024
+    min_free_percent: Annotated[float, Field(ge=0, le=90)] = 5.0
 
 
 class RetainConfig(Block):

@@ -1,4 +1,4 @@
-"""Events: the SQLite events database, snapshot retention and their files on disk."""
+"""Events: the SQLite events database, clip and snapshot retention and their files on disk."""
 
 from __future__ import annotations
 

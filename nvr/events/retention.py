@@ -1,8 +1,9 @@
-"""Snapshot retention (reference §11.2, step 1 for snapshots; clips come later).
+"""Clip and snapshot retention (reference §11.2, step 1).
 
-Every 5 minutes, for each camera and label, snapshots of events that started more than the
-retained number of days ago are deleted and the event's ``has_snapshot`` is cleared. The
-rows stay: they hold the thumbnail and nvr keeps a row for every true positive.
+Every 5 minutes, for each camera and label, the clips and then the snapshots of events that
+started more than the retained number of days ago are deleted and the event's ``has_clip``
+/ ``has_snapshot`` is cleared. The rows stay: they hold the thumbnail and nvr keeps a row
+for every true positive.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ import logging
 import sqlite3
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import trio
 
 from nvr.config import NvrConfig
-from nvr.events.media import snapshot_file
-from nvr.events.store import EventStore
+from nvr.config.schema import RetainConfig
+from nvr.events.media import event_file
+from nvr.events.store import EventStore, MediaFlag
 
 log = logging.getLogger(__name__)
 
@@ -25,51 +28,97 @@ RETENTION_INTERVAL_S = 300.0
 DAY_S = 86_400
 
 
-def snapshot_retain_days(config: NvrConfig, camera: str, label: str) -> int:
-    """Days a ``label`` snapshot of ``camera`` is kept; the global setting for old cameras."""
-    camera_config = config.cameras.get(camera)
-    retain = (camera_config.snapshots.retain if camera_config is not None
-              else config.snapshots.retain)
+@dataclass(frozen=True, slots=True)
+class MediaKind:
+    """One kind of event media file: its config block, file suffix and database flag."""
+
+    name: str  # "clip" or "snapshot"; also the config block, plural
+    suffix: str
+    flag: MediaFlag
+
+    def retain(self, config: NvrConfig, camera: str) -> RetainConfig:
+        """The retain block of ``camera``; the global one for a camera no longer configured."""
+        camera_config = config.cameras.get(camera)
+        block = getattr(camera_config if camera_config is not None else config, f"{self.name}s")
+        return block.retain
+
+
+CLIPS = MediaKind("clip", ".mp4", "has_clip")
+SNAPSHOTS = MediaKind("snapshot", ".jpg", "has_snapshot")
+KINDS = (CLIPS, SNAPSHOTS)  # the reference's order
+
+
+def retain_days(config: NvrConfig, kind: MediaKind, camera: str, label: str) -> int:
+    """Days a ``label`` clip or snapshot of ``camera`` is kept."""
+    retain = kind.retain(config, camera)
     return retain.objects.get(label, retain.default)
 
 
-def _delete_snapshots(clips: str, camera: str, event_ids: Sequence[str]) -> list[str]:
-    """Delete the snapshot files of ``event_ids``; the ids whose file is gone now."""
+def clip_retain_days(config: NvrConfig, camera: str, label: str) -> int:
+    """Days a ``label`` clip of ``camera`` is kept; the global setting for old cameras."""
+    return retain_days(config, CLIPS, camera, label)
+
+
+def snapshot_retain_days(config: NvrConfig, camera: str, label: str) -> int:
+    """Days a ``label`` snapshot of ``camera`` is kept; the global setting for old cameras."""
+    return retain_days(config, SNAPSHOTS, camera, label)
+
+
+def delete_media(kind: MediaKind, clips: str | Path, camera: str,
+                 event_ids: Sequence[str]) -> list[str]:
+    """Delete the ``kind`` files of ``event_ids`` (blocking); the ids whose file is gone now.
+
+    A missing file counts as gone; a file that cannot be deleted keeps its event flagged,
+    so that the next pass tries again.
+    """
     gone = []
     for event_id in event_ids:
-        path = snapshot_file(clips, camera, event_id)
+        path = event_file(clips, camera, event_id, kind.suffix)
         if path is not None:
             try:
                 path.unlink(missing_ok=True)
-            except OSError as error:  # kept flagged: tried again on the next pass
-                log.warning("cannot delete snapshot %s: %s", path, error.strerror or error)
+            except OSError as error:
+                log.warning("cannot delete %s %s: %s", kind.name, path, error.strerror or error)
                 continue
         gone.append(event_id)
     return gone
 
 
-async def expire_snapshots(config: NvrConfig, store: EventStore, now: float) -> int:
-    """One retention pass at time ``now``: how many snapshots were expired."""
+async def expire_media(config: NvrConfig, store: EventStore, kind: MediaKind,
+                       now: float) -> int:
+    """One retention pass over ``kind`` at time ``now``: how many files were expired."""
     expired = 0
-    for camera, label in await store.media_owners("has_snapshot"):
-        before = now - snapshot_retain_days(config, camera, label) * DAY_S
-        event_ids = await store.expired_media("has_snapshot", camera, label, before)
+    clips = str(Path(config.media.clips))
+    for camera, label in await store.media_owners(kind.flag):
+        before = now - retain_days(config, kind, camera, label) * DAY_S
+        event_ids = await store.expired_media(kind.flag, camera, label, before)
         if not event_ids:
             continue
-        gone = await trio.to_thread.run_sync(
-            _delete_snapshots, str(Path(config.media.clips)), camera, event_ids)
-        expired += await store.clear_media("has_snapshot", gone)
+        gone = await trio.to_thread.run_sync(delete_media, kind, clips, camera, event_ids)
+        expired += await store.clear_media(kind.flag, gone)
     if expired:
-        log.info("snapshot retention: expired %d snapshot(s)", expired)
+        log.info("%s retention: expired %d %s(s)", kind.name, expired, kind.name)
     return expired
+
+
+async def expire_clips(config: NvrConfig, store: EventStore, now: float) -> int:
+    """One clip retention pass at time ``now``: how many clips were expired."""
+    return await expire_media(config, store, CLIPS, now)
+
+
+async def expire_snapshots(config: NvrConfig, store: EventStore, now: float) -> int:
+    """One snapshot retention pass at time ``now``: how many snapshots were expired."""
+    return await expire_media(config, store, SNAPSHOTS, now)
 
 
 async def run_retention(config: NvrConfig, store: EventStore, *,
                         interval: float = RETENTION_INTERVAL_S) -> None:
-    """Expire snapshots every ``interval`` seconds (the first pass after one interval)."""
+    """Expire clips, then snapshots, every ``interval`` seconds (first after one interval)."""
     while True:
         await trio.sleep(interval)
-        try:
-            await expire_snapshots(config, store, time.time())
-        except (sqlite3.Error, OSError) as error:
-            log.warning("snapshot retention failed, retrying in %.0f s: %s", interval, error)
+        for kind in KINDS:
+            try:
+                await expire_media(config, store, kind, time.time())
+            except (sqlite3.Error, OSError) as error:
+                log.warning("%s retention failed, retrying in %.0f s: %s",
+                            kind.name, interval, error)
