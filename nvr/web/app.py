@@ -35,12 +35,14 @@ def create_app(running: Service) -> QuartTrio:
     from nvr.web.api import api
     from nvr.web.events import events
     from nvr.web.live import live
+    from nvr.web.media import media
 
     app = QuartTrio("nvr")
     app.extensions["nvr"] = running
     app.register_blueprint(api)
     app.register_blueprint(live)
     app.register_blueprint(events)
+    app.register_blueprint(media)
 
     @app.errorhandler(ApiError)
     async def api_error(error: ApiError) -> Response:
