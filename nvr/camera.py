@@ -15,7 +15,7 @@ import trio
 from nvr._fast.motion import MotionDetector
 from nvr.capture.pool import Frame, FramePool
 from nvr.capture.supervisor import Backoff, supervise_capture
-from nvr.config.ffmpeg import camera_commands
+from nvr.config.ffmpeg import FfmpegCommand, camera_commands
 from nvr.config.polygons import parse_mask, parse_zone_coordinates
 from nvr.config.schema import CameraConfig, MediaConfig
 from nvr.detection.frame import FrameDetector
@@ -26,6 +26,9 @@ from nvr.events.store import EventStore
 from nvr.frames import Box, planes
 from nvr.masks import polygon_mask
 from nvr.rates import RateCounter
+from nvr.recording.event_clips import EventClips
+from nvr.recording.segments import SegmentCache
+from nvr.recording.writer import supervise_writer
 from nvr.render import TAB10, Overlays, TrackedBox, ZoneOutline, render_jpeg, zone_colors
 from nvr.shared_renders import SharedRenders
 from nvr.tracking.best import BestObjects
@@ -77,8 +80,12 @@ class Camera:
         self.width, self.height = config.width, config.height
         self.stall_timeout = stall_timeout
         self.label_color = label_color
-        [self.detect_command] = [command for command in camera_commands(name, config, media)
-                                 if "detect" in command.roles]
+        commands = camera_commands(name, config, media)
+        [self.detect_command] = [command for command in commands if "detect" in command.roles]
+        # Processes with only file outputs: segments for clips and 24/7 recordings.
+        self.writer_commands = [command for command in commands if "detect" not in command.roles]
+        has_clips_input = any("clips" in command.roles for command in commands)
+        self.cache = SegmentCache(name, media.cache) if has_clips_input else None
         self.pool = FramePool(self.width, self.height)
         self.latest: ProcessedFrame | None = None
         self.capture_pid = 0
@@ -90,6 +97,7 @@ class Camera:
         self._arrived = trio.Event()
         self._frames_processed = 0
         self._recorder: EventRecorder | None = None
+        self._clips: EventClips | None = None
 
         motion = config.motion
         self.motion_mask = polygon_mask(self.width, self.height, parse_mask(motion.mask))
@@ -125,6 +133,8 @@ class Camera:
 
     def _set_capture_pid(self, pid: int) -> None:
         self.capture_pid = pid
+        if pid == 0 and self.cache is not None and "clips" in self.detect_command.roles:
+            self.cache.writer_stopped()  # the detect ffmpeg also wrote the segments
 
     # Processing ----------------------------------------------------------------------
 
@@ -197,8 +207,12 @@ class Camera:
         ``detectors`` is None when this camera does not detect.
         """
         await trio.to_thread.run_sync(self.best.load, self.width, self.height)
+        clips = None
+        if self.cache is not None:
+            clips = self._clips = EventClips(self.name, self.config, self.media.clips,
+                                             self.cache, store)
         recorder = self._recorder = EventRecorder(self.name, self.config, self.media.clips,
-                                                  store, self.label_color)
+                                                  store, self.label_color, clips)
         detector = None
         if detectors is not None and self.config.detect.enabled:
             detector = FrameDetector(self.config, detectors.detect, detectors.input_size,
@@ -208,6 +222,10 @@ class Camera:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(recorder.run)
                 nursery.start_soon(self._save_best)
+                if clips is not None:
+                    nursery.start_soon(clips.run)
+                for command in self.writer_commands:
+                    nursery.start_soon(self._supervise_writer, command)
                 while True:
                     started = trio.current_time()
                     await self._run_pipeline(detector, recorder)
@@ -219,6 +237,24 @@ class Camera:
             await recorder.finish(self.objects.end_all(last_time), last_time)
             with trio.CancelScope(shield=True):
                 await trio.to_thread.run_sync(self.best.save, self.best.take_unsaved())
+
+    async def _supervise_writer(self, command: FfmpegCommand) -> None:
+        cache = self.cache if "clips" in command.roles else None
+        await supervise_writer(self.name, command,
+                               cache.writer_stopped if cache is not None else lambda: None)
+
+    def segments_needed_from(self, now: float, max_seconds: float) -> float:
+        """Epoch from which this camera's cached segments may still go into a clip: the
+        earliest open or clip-pending event's start minus pre-capture (else now), but not
+        more than ``max_seconds`` back."""
+        starts = [obj.start_time - self.config.clips.pre_capture
+                  for obj in self.objects.objects.values()]
+        if self._recorder is not None:
+            starts += [obj.start_time - self.config.clips.pre_capture
+                       for obj in self._recorder.ending.values()]
+        if self._clips is not None:
+            starts += self._clips.pending.values()
+        return max(min(starts, default=now), now - max_seconds)
 
     async def _run_pipeline(self, detector: FrameDetector | None,
                             recorder: EventRecorder) -> None:

@@ -23,6 +23,9 @@ from nvr.detection.workers import DetectorError, DetectorPool
 from nvr.events.images import RGB, LiveEvent
 from nvr.events.retention import run_retention
 from nvr.events.store import EventStore, EventStoreError
+from nvr.recording.disk_guard import guard_disk
+from nvr.recording.maintenance import maintain_cache
+from nvr.recording.recordings import run_recordings
 from nvr.render import label_colors
 from nvr.version import version_string
 
@@ -83,12 +86,28 @@ class Service:
         except EventStoreError as error:  # raised by open(), before any task started
             raise StartupError(str(error)) from None
 
+    async def _maintain_cache(self) -> None:
+        caches = [camera.cache for camera in self.cameras.values() if camera.cache is not None]
+        if not caches:
+            return
+        max_seconds = self.config.clips.max_seconds
+        await maintain_cache(
+            caches, folder=self.config.media.cache, max_bytes=None,
+            min_free_bytes=CACHE_MIN_FREE, interval=5.0,
+            keep_from=lambda name: self.cameras[name].segments_needed_from(time.time(),
+                                                                           max_seconds),
+        )
+
     async def _run_with_store(self, store: EventStore, detectors: DetectorSetup | None,
                               cameras: bool, task_status: trio.TaskStatus[None]) -> None:
         self.store = store
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(run_retention, self.config, store)
+                nursery.start_soon(guard_disk, self.config, store)
+                if cameras:
+                    nursery.start_soon(run_recordings, self.config)
+                    nursery.start_soon(self._maintain_cache)
                 if detectors is not None:
                     pool = DetectorPool(detectors.factories, detectors.input_size)
                     try:
@@ -102,6 +121,9 @@ class Service:
                 task_status.started()
         finally:
             self.store = self.detectors = None
+
+
+CACHE_MIN_FREE = 200_000_000  # bytes left free on the cache's filesystem (as the reference)
 
 
 def _label_colors(config: NvrConfig) -> Callable[[str], RGB]:

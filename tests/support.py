@@ -1,13 +1,18 @@
-"""Helpers for tests: data from ../shared, free ports, a minimal camera."""
+"""Helpers for tests: data from ../shared, free ports, a minimal camera, ``nvr run``."""
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import sqlite3
 import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 import trio
 
@@ -51,6 +56,7 @@ cameras:
 FOOTAGE = "media/intel_one_by_one_person_detection_768x432.mp4"
 SSD = "models/coco_ssd_mobilenet_v1_1.0_quant_2018_06_29.tflite"
 SSD_LABELS = "models/coco_labels.txt"
+CYCLIST = "media/bgslibrary_highway_cctv_cyclist_320x240.avi"
 
 
 def camera_yaml(name: str, path: str, input_args: str, width: int = 768,
@@ -113,3 +119,81 @@ class RtspServer:
             self._process.terminate()
             self._process.wait(10)
             self._process = None
+
+
+# ``nvr run`` as a real process -------------------------------------------------------------
+
+def camera(name: str, path: Path, input_args: str, width: int, height: int,
+           extra: str = "", roles: str = "detect") -> str:
+    """A camera of a config's ``cameras:`` block, snapshots on."""
+    return f"""
+  {name}:
+    ffmpeg:
+      inputs:
+        - path: "{path}"
+          input_args: {input_args}
+          roles: [{roles}]
+    width: {width}
+    height: {height}
+    fps: 5
+    snapshots: {{enabled: true, bounding_box: true}}
+{extra}"""
+
+
+def service_config(write_config: Callable[..., Path], cameras: str) -> tuple[Path, str]:
+    """A config file for ``nvr run`` with the SSD of ../shared, and the service's URL."""
+    port = free_port()
+    path = write_config(f"""
+web: {{host: 127.0.0.1, port: {port}}}
+media: {{clips: media/clips, recordings: media/recordings, cache: media/cache}}
+model: {{path: "{shared_file(SSD)}", labelmap_path: "{shared_file('models/coco_labels.txt')}",
+         width: 300, height: 300}}
+detectors: {{cpu: {{type: cpu, num_threads: 2}}}}
+cameras:{cameras}""")
+    return path, f"http://127.0.0.1:{port}"
+
+
+def start(config: Path) -> subprocess.Popen[str]:
+    """``nvr run`` on ``config`` as a real process."""
+    return subprocess.Popen([sys.executable, "-m", "nvr", "run", "-c", str(config)],
+                            cwd=config.parent, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def poll(process: subprocess.Popen[str], condition: Callable[[], bool], timeout: float,
+         what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()[0]
+        try:
+            if condition():
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    process.kill()
+    pytest.fail(f"timed out after {timeout} s waiting for {what}:\n{process.communicate()[0]}")
+
+
+def stop(process: subprocess.Popen[str]) -> str:
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    return output
+
+
+def events(url: str, **params: str) -> list[dict]:
+    response = httpx.get(f"{url}/api/events", params=params, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def stored_events(clips: Path, camera: str) -> list[dict]:
+    """The camera's ended events, straight from the SQLite file in ``clips`` (none yet)."""
+    if not (clips / "frigate.db").exists():
+        return []
+    with sqlite3.connect(clips / "frigate.db") as db:
+        db.row_factory = sqlite3.Row
+        rows = db.execute("SELECT * FROM event WHERE camera = ? AND end_time IS NOT NULL",
+                          (camera,)).fetchall()
+    return [dict(row) for row in rows]

@@ -9,83 +9,25 @@ between. Inputs are cut with ``-ss``/``-t`` and read at twice real time.
 from __future__ import annotations
 
 import base64
-import signal
 import sqlite3
-import subprocess
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-import pytest
 import simplejpeg
 
-from support import FOOTAGE, SSD, free_port, shared_file
-
-CYCLIST = "media/bgslibrary_highway_cctv_cyclist_320x240.avi"
-
-
-def camera(name: str, path: Path, input_args: str, width: int, height: int,
-           extra: str = "") -> str:
-    return f"""
-  {name}:
-    ffmpeg:
-      inputs:
-        - path: "{path}"
-          input_args: {input_args}
-          roles: [detect]
-    width: {width}
-    height: {height}
-    fps: 5
-    snapshots: {{enabled: true, bounding_box: true}}
-{extra}"""
-
-
-def service_config(write_config: Callable[..., Path], cameras: str) -> tuple[Path, str]:
-    port = free_port()
-    path = write_config(f"""
-web: {{host: 127.0.0.1, port: {port}}}
-media: {{clips: media/clips, recordings: media/recordings, cache: media/cache}}
-model: {{path: "{shared_file(SSD)}", labelmap_path: "{shared_file('models/coco_labels.txt')}",
-         width: 300, height: 300}}
-detectors: {{cpu: {{type: cpu, num_threads: 2}}}}
-cameras:{cameras}""")
-    return path, f"http://127.0.0.1:{port}"
-
-
-def start(config: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "nvr", "run", "-c", str(config)],
-                            cwd=config.parent, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-
-
-def poll(process: subprocess.Popen[str], condition: Callable[[], bool], timeout: float,
-         what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()[0]
-        try:
-            if condition():
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    process.kill()
-    pytest.fail(f"timed out after {timeout} s waiting for {what}:\n{process.communicate()[0]}")
-
-
-def stop(process: subprocess.Popen[str]) -> str:
-    process.send_signal(signal.SIGTERM)
-    output, _ = process.communicate(timeout=30)
-    assert process.returncode == 0, output
-    return output
-
-
-def events(url: str, **params: str) -> list[dict]:
-    response = httpx.get(f"{url}/api/events", params=params, timeout=10)
-    assert response.status_code == 200, response.text
-    return response.json()
+from support import (
+    CYCLIST,
+    FOOTAGE,
+    camera,
+    events,
+    poll,
+    service_config,
+    shared_file,
+    start,
+    stop,
+    stored_events,
+)
 
 
 def test_people_and_cars_become_events(write_config: Callable[..., Path]) -> None:
@@ -114,7 +56,7 @@ def test_people_and_cars_become_events(write_config: Callable[..., Path]) -> Non
     stop(process)
 
     clips = config.parent / "media" / "clips"
-    people = _stored(clips, "person")
+    people = stored_events(clips, "person")
     assert people
     person = max(people, key=lambda event: event["top_score"])
     assert {event["label"] for event in people} == {"person"}
@@ -125,18 +67,9 @@ def test_people_and_cars_become_events(write_config: Callable[..., Path]) -> Non
     assert thumbnail.shape[0] == 175
     snapshot = clips / f"person-{person['id']}.jpg"
     assert simplejpeg.decode_jpeg(snapshot.read_bytes()).shape == (432, 768, 3)
-    assert _stored(clips, "empty") == []
-    cars = _stored(clips, "road")
+    assert stored_events(clips, "empty") == []
+    cars = stored_events(clips, "road")
     assert cars and {event["label"] for event in cars} == {"car"}
-
-
-def _stored(clips: Path, camera: str) -> list[dict]:
-    """The camera's ended events, straight from the SQLite file."""
-    with sqlite3.connect(clips / "frigate.db") as db:
-        db.row_factory = sqlite3.Row
-        rows = db.execute("SELECT * FROM event WHERE camera = ? AND end_time IS NOT NULL",
-                          (camera,)).fetchall()
-    return [dict(row) for row in rows]
 
 
 def test_sigkill_mid_event_leaves_consistent_rows(write_config: Callable[..., Path]) -> None:

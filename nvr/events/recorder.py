@@ -3,8 +3,9 @@
 An event is a tracked object that became a true positive. Its row is written when that
 happens (with ``end_time`` unset), again after significant changes (at most every 5 s of
 frame time) and every 30 s to keep ``last_seen`` fresh, and a last time when it ends, with
-the snapshot. So a process killed mid-event leaves a row that the next start closes at
-``last_seen``. Writing happens in this recorder's own task: the frame pipeline only queues.
+the snapshot; then its clip is queued (``EventClips``). So a process killed mid-event leaves
+a row that the next start closes at ``last_seen``. Writing happens in this recorder's own
+task: the frame pipeline only queues.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import trio
 from nvr.config.schema import CameraConfig
 from nvr.events.images import RGB, best_snapshot, best_thumbnail
 from nvr.events.store import EventRecord, EventStore
+from nvr.recording.event_clips import EventClips
 from nvr.tracking.objects import BestFrame, TrackedObject
 from nvr.tracking.state import ObjectsUpdate
 
@@ -57,8 +59,10 @@ class EventRecorder:
     """Writes the events of one camera to ``store`` and its snapshots to ``clips_folder``."""
 
     def __init__(self, camera: str, config: CameraConfig, clips_folder: str | Path,
-                 store: EventStore, label_color: Callable[[str], RGB]) -> None:
+                 store: EventStore, label_color: Callable[[str], RGB],
+                 clips: EventClips | None = None) -> None:
         self.camera = camera
+        self.clips = clips
         self.snapshots = config.snapshots
         self.clips_folder = Path(clips_folder)
         self.store = store
@@ -138,6 +142,9 @@ class EventRecorder:
             self.ending.pop(state.id, None)
             self._saved_at.pop(state.id, None)
             self._thumbnails.pop(state.id, None)
+            if self.clips is not None:
+                self.clips.request(state.id, state.label, state.zones, state.start_time,
+                                   state.end_time)
         return True
 
     async def _thumbnail(self, state: EventState) -> str:
