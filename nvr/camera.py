@@ -73,13 +73,14 @@ class Camera:
     def __init__(self, name: str, config: CameraConfig, media: MediaConfig,
                  stall_timeout: float, *,
                  label_color: Callable[[str], RGB] = lambda label: TAB10[0],
-                 best_folder: Path | None = None) -> None:
+                 best_folder: Path | None = None, clips_max_seconds: float = 300.0) -> None:
         self.name = name
         self.config = config
         self.media = media
         self.width, self.height = config.width, config.height
         self.stall_timeout = stall_timeout
         self.label_color = label_color
+        self.clips_max_seconds = clips_max_seconds
         commands = camera_commands(name, config, media)
         [self.detect_command] = [command for command in commands if "detect" in command.roles]
         # Processes with only file outputs: segments for clips and 24/7 recordings.
@@ -210,7 +211,7 @@ class Camera:
         clips = None
         if self.cache is not None:
             clips = self._clips = EventClips(self.name, self.config, self.media.clips,
-                                             self.cache, store)
+                                             self.cache, store, self.clips_max_seconds)
         recorder = self._recorder = EventRecorder(self.name, self.config, self.media.clips,
                                                   store, self.label_color, clips)
         detector = None
@@ -245,16 +246,18 @@ class Camera:
 
     def segments_needed_from(self, now: float, max_seconds: float) -> float:
         """Epoch from which this camera's cached segments may still go into a clip: the
-        earliest open or clip-pending event's start minus pre-capture (else now), but not
-        more than ``max_seconds`` back."""
+        earliest open event's start minus pre-capture (else now), but not more than
+        ``max_seconds`` back; and whatever a clip being built reads (its window was capped
+        when it was queued)."""
         starts = [obj.start_time - self.config.clips.pre_capture
                   for obj in self.objects.objects.values()]
         if self._recorder is not None:
             starts += [obj.start_time - self.config.clips.pre_capture
                        for obj in self._recorder.ending.values()]
+        needed = max(min(starts, default=now), now - max_seconds)
         if self._clips is not None:
-            starts += self._clips.pending.values()
-        return max(min(starts, default=now), now - max_seconds)
+            needed = min([needed, *self._clips.pending.values()])
+        return needed
 
     async def _run_pipeline(self, detector: FrameDetector | None,
                             recorder: EventRecorder) -> None:

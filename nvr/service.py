@@ -55,7 +55,8 @@ class Service:
         best_images = Path(self.config.database.path).parent / "best"
         self.cameras = {
             name: Camera(name, camera, self.config.media, self.config.ffmpeg.stall_timeout,
-                         label_color=colors, best_folder=best_images / name)
+                         label_color=colors, best_folder=best_images / name,
+                         clips_max_seconds=self.config.clips.max_seconds)
             for name, camera in self.config.cameras.items()
         }
 

@@ -184,9 +184,10 @@ async def test_run_recordings_files_expires_and_survives_errors(
         with trio.fail_after(5):  # passes on a missing folder are logged, and the loop goes on
             while sum("failed" in r.getMessage() for r in caplog.records) < 2:
                 await trio.sleep(0.02)
-        put(rec / "front-20210604101500.mp4", segment, NOW - 600)
-        put(rec / "front-20210604101600.mp4", segment, NOW - 60)
-        put(rec / "2021-01/01/00/front/00.00.mp4", b"x", NOW - 2 * DAY)
+        now = time.time()  # run_recordings works in real time: not the module's NOW
+        put(rec / "front-20210604101500.mp4", segment, now - 600)
+        put(rec / "front-20210604101600.mp4", segment, now - 60)
+        put(rec / "2021-01/01/00/front/00.00.mp4", b"x", now - 2 * DAY)
         with trio.fail_after(5):
             while not (rec / "2021-06/04/10/front/15.00.mp4").exists():
                 await trio.sleep(0.02)

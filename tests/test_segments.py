@@ -4,6 +4,7 @@ files, bad files, trimming, and the supervised segment writer."""
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import shutil
@@ -246,10 +247,13 @@ def test_trim_cache_deletes_the_oldest_closed_segments_across_cameras(
     # segments being written (the newest of each camera) are never deleted.
     (tmp_path / name("a", 20)).unlink()
     caplog.clear()
-    deleted = trim_cache(tmp_path, caches, max_bytes=0, min_free_bytes=1 << 62)
+    needed = (T0 + timedelta(seconds=35)).timestamp()
+    deleted = trim_cache(tmp_path, caches, max_bytes=0, min_free_bytes=0,
+                         needed_from=lambda camera: needed if camera == "a" else math.inf)
 
+    # What an open event of camera a needs (from 35 s on) goes last.
     assert [segment.path.name for segment in deleted] == [
-        name("a", 20), name("b", 30), name("a", 40), name("b", 50)]
+        name("a", 20), name("b", 30), name("b", 50), name("a", 40)]
     assert sorted(path.name for path in tmp_path.iterdir()) == [name("a", 60), name("b", 70)]
     assert "still over its limits" in caplog.text
     assert trim_cache(tmp_path, caches, max_bytes=0, min_free_bytes=0) == []

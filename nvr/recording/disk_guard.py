@@ -168,12 +168,15 @@ def _free_volume(volume: Volume, needed: int, database: Path, freed: FreedSpace)
     return done
 
 
-def free_space_pass(config: NvrConfig, *, statvfs: StatVfs = os.statvfs) -> FreedSpace:
+def free_space_pass(config: NvrConfig, *, statvfs: StatVfs = os.statvfs,
+                    exhausted: set[str] | None = None) -> FreedSpace:
     """Check each media filesystem and free space on those below the floor (blocking).
 
     Never raises for a file that vanishes meanwhile; the caller clears ``has_clip`` of the
-    returned clip ids.
+    returned clip ids. ``exhausted`` holds the filesystems already reported to have nothing
+    left to delete: they are not reported again on every pass (other data fills them).
     """
+    exhausted = set() if exhausted is None else exhausted
     freed = FreedSpace()
     database = Path(config.database.path) if config.database.path else Path()
     for volume in volumes(config):
@@ -184,16 +187,20 @@ def free_space_pass(config: NvrConfig, *, statvfs: StatVfs = os.statvfs) -> Free
             continue
         floor = free_floor(config.media, total)
         if free >= floor:
+            exhausted.discard(volume.path)
             continue
         target = min(total, floor + int(floor * MARGIN))
-        log.warning("disk guard: %.1f MiB free on the filesystem of %s, below the floor of "
-                    "%.1f MiB: deleting the oldest recordings, then clips",
-                    free / MIB, volume.path, floor / MIB)
         done = _free_volume(volume, target - free, database, freed)
+        if done == 0 and volume.path in exhausted:
+            continue
+        log.warning("disk guard: %.1f MiB free on the filesystem of %s, below the floor of "
+                    "%.1f MiB: deleted the oldest recordings, then clips (%.1f MiB)",
+                    free / MIB, volume.path, floor / MIB, done / MIB)
         if done < target - free:
+            exhausted.add(volume.path)
             log.error("disk guard: nothing left to delete on the filesystem of %s "
-                      "(%.1f MiB freed, %.1f MiB short)",
-                      volume.path, done / MIB, (target - free - done) / MIB)
+                      "(%.1f MiB short); said once until it changes",
+                      volume.path, (target - free - done) / MIB)
     return freed
 
 
@@ -204,10 +211,11 @@ async def clear_clip_flags(store: EventStore, event_ids: Iterable[str]) -> int:
 
 
 async def guard_pass(config: NvrConfig, store: EventStore, *,
-                     statvfs: StatVfs = os.statvfs) -> FreedSpace:
+                     statvfs: StatVfs = os.statvfs,
+                     exhausted: set[str] | None = None) -> FreedSpace:
     """One guard pass in a thread, then the ``has_clip`` flags of deleted clips cleared."""
     freed = await trio.to_thread.run_sync(
-        functools.partial(free_space_pass, config, statvfs=statvfs))
+        functools.partial(free_space_pass, config, statvfs=statvfs, exhausted=exhausted))
     await clear_clip_flags(store, freed.clip_ids)
     return freed
 
@@ -228,9 +236,10 @@ async def guard_disk(config: NvrConfig, store: EventStore, *,
                 log.warning("disk guard: the floor exceeds the size of the filesystem of %s "
                             "(%.1f MiB): every recording and clip on it will be deleted",
                             volume.path, total / MIB)
+    exhausted: set[str] = set()
     while True:
         try:
-            await guard_pass(config, store)
+            await guard_pass(config, store, exhausted=exhausted)
         except (sqlite3.Error, OSError) as error:
             log.warning("disk guard: pass failed, retrying in %.0f s: %s", interval, error)
         except Exception:

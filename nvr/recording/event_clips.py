@@ -15,8 +15,9 @@ from pathlib import Path
 import trio
 
 from nvr.config.schema import CameraConfig
+from nvr.events.media import parse_event_file_name
 from nvr.events.store import EventStore
-from nvr.recording.clips import build_clip, clip_wanted
+from nvr.recording.clips import PARTIAL_SUFFIX, build_clip, clip_wanted
 from nvr.recording.segments import SegmentCache
 
 log = logging.getLogger(__name__)
@@ -40,9 +41,10 @@ class EventClips:
     """Builds one camera's event clips into ``clips_folder`` and sets ``has_clip``."""
 
     def __init__(self, camera: str, config: CameraConfig, clips_folder: str | Path,
-                 cache: SegmentCache, store: EventStore) -> None:
+                 cache: SegmentCache, store: EventStore, max_seconds: float) -> None:
         self.camera = camera
         self.config = config
+        self.max_seconds = max_seconds
         self.clips_folder = Path(clips_folder)
         self.cache = cache
         self.store = store
@@ -55,16 +57,29 @@ class EventClips:
         clips = self.config.clips
         if not clip_wanted(self.config, label, zones):
             return False
-        request = ClipRequest(event_id, start - clips.pre_capture, end + clips.post_capture)
+        window_end = end + clips.post_capture
+        # Clips are at most max_seconds long (the cache keeps no more): the last part.
+        window_start = max(start - clips.pre_capture, window_end - self.max_seconds)
+        request = ClipRequest(event_id, window_start, window_end)
         self.pending[event_id] = request.start
         self._send.send_nowait(request)
         return True
 
     async def run(self) -> None:
         """Build queued clips, each in its own task, until cancelled."""
+        await trio.to_thread.run_sync(self._remove_partials)
         async with trio.open_nursery() as nursery:
             async for request in self._receive:
                 nursery.start_soon(self._build, request)
+
+    def _remove_partials(self) -> None:
+        """Delete half-written clips left by a process that was killed while building."""
+        for partial in self.clips_folder.glob(f"{self.camera}-*.mp4{PARTIAL_SUFFIX}"):
+            parsed = parse_event_file_name(partial.name.removesuffix(PARTIAL_SUFFIX))
+            if parsed is None or parsed[0] != self.camera:
+                continue  # another camera whose name starts with this one's
+            partial.unlink(missing_ok=True)
+            log.info("%s: removed the unfinished clip %s", self.camera, partial.name)
 
     async def _build(self, request: ClipRequest) -> None:
         try:

@@ -30,6 +30,11 @@ async def maintain_cache(caches: Sequence[SegmentCache], *, keep_from: Callable[
     next round goes on.
     """
     while True:
+        try:
+            # A cache on /tmp may be cleaned away under us: make it again, quietly.
+            Path(folder).mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            log.warning("cache %s cannot be created: %s", folder, error)
         for cache in caches:
             try:
                 await trio.to_thread.run_sync(cache.refresh)
@@ -40,6 +45,7 @@ async def maintain_cache(caches: Sequence[SegmentCache], *, keep_from: Callable[
         try:
             await trio.to_thread.run_sync(partial(
                 trim_cache, folder, caches, max_bytes=max_bytes, min_free_bytes=min_free_bytes,
+                needed_from=lambda camera: keep_from(camera) - KEEP_MARGIN,
             ))
         except Exception:
             log.exception("cache %s: trimming failed", folder)

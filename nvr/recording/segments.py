@@ -10,13 +10,14 @@ about other containers.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import struct
 import subprocess
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -234,8 +235,8 @@ class SegmentCache:
     def _closed(self, files: dict[Path, float]) -> dict[Path, float]:
         if not files:
             return {}
-        # Names differ only by their time stamp, so the greatest name is the newest file.
-        newest = max(files, key=lambda path: path.name)
+        # The file written last is the open one (by mtime: names go back with the clock).
+        newest = max(files, key=lambda path: (_mtime(path), path.name))
         stopped_at = self._stopped_at
         if stopped_at is not None and files[newest] <= stopped_at:
             return files
@@ -321,44 +322,66 @@ def _folder_bytes(folder: Path) -> int:
     return total
 
 
-def _free_bytes(folder: Path) -> int:
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return -math.inf
+
+
+def _free_and_total_bytes(folder: Path) -> tuple[int, int]:
     stats = os.statvfs(folder)
-    return stats.f_bavail * stats.f_frsize
+    return stats.f_bavail * stats.f_frsize, stats.f_blocks * stats.f_frsize
 
 
 def _mb(size: float) -> str:
     return f"{size / 1e6:.1f} MB"
 
 
+FULL_SHARE = 0.9  # the file system counts as full above this share used (and low free space)
+
+
 def trim_cache(folder: Path | str, caches: Iterable[SegmentCache], *, max_bytes: int | None,
-               min_free_bytes: int) -> list[Segment]:
-    """Keep the cache folder within its limits: delete the oldest closed segments of
-    ``caches`` (the cameras writing to ``folder``) while its files exceed ``max_bytes``
-    (None: no limit) or its file system has less than ``min_free_bytes`` free (blocking;
-    logs a warning; never raises for file problems). Open (newest) segments are never
-    deleted. Returns those deleted."""
+               min_free_bytes: int,
+               needed_from: Callable[[str], float] = lambda camera: math.inf) -> list[Segment]:
+    """Keep the cache folder within its limits (blocking; never raises for file problems).
+
+    Over its limits: its files exceed ``max_bytes`` (None: no limit), or its file system is
+    more than 90% used with less than ``min_free_bytes`` free (reference §10.1). Then the
+    oldest closed segments of ``caches`` are deleted, first those that end before
+    ``needed_from(camera)`` (what no open event needs), the others only as a last resort.
+    Open (newest) segments are never deleted. Logs a warning when it deletes; returns what
+    it deleted.
+    """
     folder = Path(folder)
     try:
-        used, free = _folder_bytes(folder), _free_bytes(folder)
+        used = _folder_bytes(folder)
+        free, total = _free_and_total_bytes(folder)
     except OSError as error:
         log.warning("cache %s: cannot measure it: %s", folder, error)
         return []
 
     def over() -> bool:
-        return (max_bytes is not None and used > max_bytes) or free < min_free_bytes
+        full = total > 0 and (total - free) > FULL_SHARE * total and free < min_free_bytes
+        return (max_bytes is not None and used > max_bytes) or full
 
     if not over():
         return []
     limits = f"{_mb(used)} used, {_mb(free)} free"
-    oldest_first = sorted(((segment, cache) for cache in caches for segment in cache.segments),
-                          key=lambda item: (item[0].start, item[0].path.name))
+    candidates = [(segment.end >= needed_from(cache.camera), segment.start, segment.path.name,
+                   segment, cache) for cache in caches for segment in cache.segments]
     deleted: list[Segment] = []
-    for segment, cache in oldest_first:
+    for needed, _, _, segment, cache in sorted(candidates, key=lambda item: item[:3]):
         if not over():
             break
         freed = cache.delete(segment)
         used, free = used - freed, free + freed
         deleted.append(segment)
+        if needed:
+            log.warning("cache %s: deleting %s although an event may need it", folder,
+                        segment.path.name)
+    if not deleted:
+        return deleted  # nothing left to delete: said when it was deleted
     wanted = f"at most {_mb(max_bytes)}, " if max_bytes is not None else ""
     log.warning("cache %s is over its limits (%s; wanted %sat least %s free): deleted the %d "
                 "oldest segments: %s", folder, limits, wanted, _mb(min_free_bytes),

@@ -70,6 +70,8 @@ async def write_once(command: FfmpegCommand, stall_timeout: float,
     It is then stopped with SIGTERM and a grace period, so it can close its open segment.
     """
     outputs = segment_outputs(command)
+    for output in outputs:  # a cache on /tmp may have been cleaned away
+        await trio.to_thread.run_sync(partial(output.parent.mkdir, parents=True, exist_ok=True))
     poll = min(MAX_POLL, stall_timeout / 4)
     progress_at = None
     async with ffmpeg_child(command.argv, ffmpeg_log, grace=FILE_OUTPUT_GRACE,
