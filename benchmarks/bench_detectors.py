@@ -34,19 +34,18 @@ import trio
 from PIL import Image
 
 from benchmarks.common import Row, Timing, measure, print_table, shared_file
-from nvr._fast.regions import crop_to_tensor
-from nvr.capture.decode import decode_file, split_frames
+from nvr.bench import workload
+from nvr.bench.detectors import pool_loop, tflite_loop
+from nvr.bench.workload import frames, probe
 from nvr.detection import Detection, Detector, create_detector
 from nvr.detection.onnx import session_options
 from nvr.detection.tflite import Interpreter
 from nvr.detection.workers import DetectorPool
-from nvr.frames import planes
 
 SSD = "models/coco_ssd_mobilenet_v1_1.0_quant_2018_06_29.tflite"
 YOLOX = "models/yolox_nano.onnx"
 PHOTO = "media/test_images/grace_hopper.bmp"
 VIDEO = "media/intel_one_by_one_person_detection_768x432.mp4"
-VIDEO_SIZE = (768, 432)
 SSD_SIZE = 300
 PRODUCERS = 3
 INFERENCES = 30
@@ -94,47 +93,10 @@ def yolox_row(threads: int, size: int | None = None) -> Row:
 
 def region_tensors() -> list[np.ndarray]:
     """300x300 RGB regions of three frames of the footage: left, middle and right."""
-    width, height = VIDEO_SIZE
-    raw = decode_file(shared_file(VIDEO), start=20, frames=3)
-    tensors = []
-    for frame in split_frames(raw, width, height):
-        y, u, v = planes(frame, width, height)
-        for x in (0, (width - SSD_SIZE) // 2, width - SSD_SIZE):
-            out = np.empty((SSD_SIZE, SSD_SIZE, 3), np.uint8)
-            crop_to_tensor(y, u, v, (x, 60, x + SSD_SIZE, 60 + SSD_SIZE), out)
-            tensors.append(out)
-    return tensors
-
-
-def bare_loop(interpreter: Interpreter, tensors: list[np.ndarray]) -> float:
-    """Seconds per inference of the interpreter alone over ``INFERENCES`` tensors."""
-    (source,) = interpreter.get_input_details()
-    outputs = [output["index"] for output in interpreter.get_output_details()]
-    start = time.perf_counter()
-    for index in range(INFERENCES):
-        interpreter.set_tensor(source["index"], tensors[index % len(tensors)][None])
-        interpreter.invoke()
-        for output in outputs:
-            interpreter.get_tensor(output)
-    return (time.perf_counter() - start) / INFERENCES
-
-
-async def pool_loop(pool: DetectorPool, tensors: list[np.ndarray]) -> float:
-    """Seconds per inference of ``pool.detect`` over ``INFERENCES`` tensors, asked for by
-    ``PRODUCERS`` concurrent tasks."""
-    issued = 0
-
-    async def producer() -> None:
-        nonlocal issued
-        while issued < INFERENCES:
-            issued += 1
-            await pool.detect(tensors[issued % len(tensors)], 0.4)
-
-    start = time.perf_counter()
-    async with trio.open_nursery() as nursery:
-        for _ in range(PRODUCERS):
-            nursery.start_soon(producer)
-    return (time.perf_counter() - start) / INFERENCES
+    video = shared_file(VIDEO)
+    info = probe(video)
+    return workload.region_tensors(frames(video, info, 3, start=20), info,
+                                   (SSD_SIZE, SSD_SIZE))
 
 
 class NoOpDetector(Detector):
@@ -187,11 +149,11 @@ async def worker_row(threads: int) -> Row:
     ours, reference = [], []
     async with trio.open_nursery() as nursery:
         await nursery.start(pool.run)
-        await pool_loop(pool, tensors)  # warm-up, both sides
-        bare_loop(interpreter, tensors)
+        await pool_loop(pool, tensors, INFERENCES, PRODUCERS)  # warm-up, both sides
+        tflite_loop(interpreter, tensors, INFERENCES)
         for _ in range(WORKER_ROUNDS):
-            ours.append(await pool_loop(pool, tensors))
-            reference.append(bare_loop(interpreter, tensors))
+            ours.append(await pool_loop(pool, tensors, INFERENCES, PRODUCERS))
+            reference.append(tflite_loop(interpreter, tensors, INFERENCES))
         nursery.cancel_scope.cancel()
     return Row(f"1 cpu worker, {threads} thread(s)", timing(ours), timing(reference),
                "bare set_tensor+invoke+outputs")

@@ -10,37 +10,30 @@ with one viewer, the ratio is how much more N viewers cost.
 
 from __future__ import annotations
 
-import os
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
 import trio
 
 from benchmarks.common import shared_file
+from nvr.bench.mjpeg import cost_with_viewers
 
 FOOTAGE = "media/intel_one_by_one_person_detection_768x432.mp4"
 VIEWERS = (0, 1, 10, 50)
 STREAMS = ("", "?fps=10&h=360")
 SECONDS = 6.0
 REPEAT = 3
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")  # units of utime/stime in /proc/<pid>/stat
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def config_text(footage: Path, port: int, media: Path) -> str:
@@ -56,30 +49,8 @@ cameras:
           roles: [detect]
     width: 768
     height: 432
+    detect: {{enabled: false}}
 """
-
-
-async def view(url: str, stop: trio.Event, received: list[int]) -> None:
-    async with httpx.AsyncClient(timeout=30) as client, client.stream("GET", url) as response:
-        async for chunk in response.aiter_bytes():
-            received[0] += len(chunk)
-            if stop.is_set():
-                return
-
-
-async def cost_with_viewers(pid: int, url: str, viewers: int) -> tuple[float, int]:
-    """Service CPU seconds per second while ``viewers`` read the stream; bytes received."""
-    stop, received = trio.Event(), [0]
-    async with trio.open_nursery() as nursery:
-        for _ in range(viewers):
-            nursery.start_soon(view, url, stop, received)
-        await trio.sleep(1.0)  # let every viewer connect
-        cpu, wall = cpu_seconds(pid), time.monotonic()
-        await trio.sleep(SECONDS)
-        cost = (cpu_seconds(pid) - cpu) / (time.monotonic() - wall)
-        stop.set()
-        nursery.cancel_scope.cancel()
-    return cost, received[0]
 
 
 async def main() -> None:
@@ -104,7 +75,7 @@ async def main() -> None:
                 results = {}
                 for viewers in VIEWERS:
                     runs = [await cost_with_viewers(process.pid, f"{base}/api/front{query}",
-                                                    viewers) for _ in range(REPEAT)]
+                                                    viewers, SECONDS) for _ in range(REPEAT)]
                     costs = [cost for cost, _ in runs]
                     results[viewers] = (statistics.median(costs), min(costs), max(costs),
                                         statistics.median(size for _, size in runs))
@@ -123,7 +94,7 @@ def print_results(stream: str, results: dict[int, tuple[float, float, float, flo
         ratio = f"{median / one:5.2f}x" if viewers else "-"
         print(f"{viewers:8d} {median:10.3f} ({low:.3f}-{high:.3f}) {ratio:>12} "
               f"{size / SECONDS / 1e6:10.2f}")
-    print("(0 viewers = capture and motion only; the reference figure is 1 viewer)")
+    print("(0 viewers = capture only, detection off; the reference figure is 1 viewer)")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import numpy as np
 
 from benchmarks.common import Row, Timing, measure, print_table, shared_file
 from nvr._fast.motion import MotionDetector
+from nvr.bench.references import WARM_UP_FRAMES, OpenCVMotionDetector
 from nvr.capture.decode import decode_file, split_frames
 from nvr.frames import planes
 
@@ -33,51 +34,6 @@ EMPTY_ROOM = 4.0  # seconds into the footage: nobody there yet
 WALKING_IN = (6.5, 10.0)  # a person walks in and up to the table
 RING = 4
 SIZES = [(1280, 720), (1920, 1080)]
-WARM_UP_FRAMES = 30
-
-
-class OpenCVMotionDetector:
-    """Reference behaviour §5 written with OpenCV calls (float32 state, contour areas)."""
-
-    def __init__(self, width: int, height: int, *, frame_height: int, threshold: int = 25,
-                 contour_area: int = 100, delta_alpha: float = 0.2,
-                 frame_alpha: float = 0.2) -> None:
-        self.size = (frame_height * width // height, frame_height)
-        self.scale = height / frame_height
-        self.threshold = threshold
-        self.contour_area = contour_area
-        self.delta_alpha, self.frame_alpha = delta_alpha, frame_alpha
-        self.avg_frame = np.zeros(self.size[::-1], np.float32)
-        self.avg_delta = np.zeros(self.size[::-1], np.float32)
-        self.frame_counter = 0
-        self.motion_frame_count = 0
-
-    def detect(self, luma: np.ndarray) -> list[tuple[int, int, int, int]]:
-        small = cv2.resize(luma, self.size, interpolation=cv2.INTER_LINEAR)
-        boxes = []
-        if self.frame_counter < WARM_UP_FRAMES:
-            self.frame_counter += 1
-        else:
-            delta = cv2.absdiff(small, cv2.convertScaleAbs(self.avg_frame))
-            cv2.accumulateWeighted(delta, self.avg_delta, self.delta_alpha)
-            _, current = cv2.threshold(delta, self.threshold, 255, cv2.THRESH_BINARY)
-            changing = cv2.bitwise_and(cv2.convertScaleAbs(self.avg_delta), current)
-            _, thresh = cv2.threshold(changing, self.threshold, 255, cv2.THRESH_BINARY)
-            thresh = cv2.dilate(thresh, None, iterations=2)
-            contours, _ = cv2.findContours(thresh, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-            for contour in contours:
-                if cv2.contourArea(contour) > self.contour_area:
-                    x, y, w, h = cv2.boundingRect(contour)
-                    boxes.append((int(x * self.scale), int(y * self.scale),
-                                  int((x + w) * self.scale), int((y + h) * self.scale)))
-        if boxes:
-            self.motion_frame_count += 1
-            if self.motion_frame_count >= 10:
-                cv2.accumulateWeighted(small, self.avg_frame, self.frame_alpha)
-        else:
-            cv2.accumulateWeighted(small, self.avg_frame, self.frame_alpha)
-            self.motion_frame_count = 0
-        return boxes
 
 
 Detector = MotionDetector | OpenCVMotionDetector

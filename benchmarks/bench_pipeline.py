@@ -16,14 +16,14 @@ import statistics
 import cv2
 import numpy as np
 
-from benchmarks.bench_motion import EMPTY_ROOM, WALKING_IN, WARM_UP_FRAMES, OpenCVMotionDetector
-from benchmarks.bench_regions import numpy_pillow_crop
+from benchmarks.bench_motion import EMPTY_ROOM, WALKING_IN
 from benchmarks.common import Timing, measure, shared_file
 from nvr._fast.motion import MotionDetector
 from nvr._fast.regions import crop_to_tensor, select_regions
+from nvr.bench import python_regions
+from nvr.bench.references import WARM_UP_FRAMES, OpenCVMotionDetector, numpy_pillow_crop
 from nvr.capture.decode import decode_file, split_frames
 from nvr.frames import planes
-from tests import regions_reference
 
 VIDEO = "media/intel_one_by_one_person_detection_768x432.mp4"
 WIDTH, HEIGHT, FPS, MODEL = 1280, 720, 5, 320
@@ -56,7 +56,7 @@ class Pipeline:
                 crop_to_tensor(y, u, v, region, self.tensor)
                 self.regions += 1
         else:
-            for region in regions_reference.select_regions(boxes, [], WIDTH, HEIGHT):
+            for region in python_regions.select_regions(boxes, [], WIDTH, HEIGHT):
                 self.tensor[:] = numpy_pillow_crop(planes(frame, WIDTH, HEIGHT), region, MODEL)
                 self.regions += 1
 

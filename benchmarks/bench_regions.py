@@ -14,13 +14,13 @@ from __future__ import annotations
 from functools import partial
 
 import numpy as np
-from PIL import Image
 
 from benchmarks.common import Row, measure, print_table, shared_file
 from nvr._fast.regions import crop_to_tensor, select_regions
+from nvr.bench import python_regions
+from nvr.bench.references import numpy_pillow_crop
 from nvr.capture.decode import decode_file
 from nvr.frames import Box, Planes, planes
-from tests import regions_reference
 
 VIDEO = "media/intel_one_by_one_person_detection_768x432.mp4"
 
@@ -29,34 +29,6 @@ def decode(width: int, height: int) -> Planes:
     """One frame of the footage (20 s in), scaled to ``width`` x ``height``."""
     raw = decode_file(shared_file(VIDEO), start=20, frames=1, filters=f"scale={width}:{height}")
     return planes(raw, width, height)
-
-
-def _padded(plane: np.ndarray, x1: int, y1: int, x2: int, y2: int, black: int) -> np.ndarray:
-    """plane[y1:y2, x1:x2] with the part outside the plane filled with ``black``."""
-    out = np.full((y2 - y1, x2 - x1), black, np.uint8)
-    height, width = plane.shape
-    top, left = max(y1, 0), max(x1, 0)
-    bottom, right = min(y2, height), min(x2, width)
-    if top < bottom and left < right:
-        out[top - y1:bottom - y1, left - x1:right - x1] = plane[top:bottom, left:right]
-    return out
-
-
-def numpy_pillow_crop(frame: Planes, region: Box, size: int) -> np.ndarray:
-    """The same job done with NumPy and Pillow (nearest chroma upsampling)."""
-    x1, y1, x2, y2 = region
-    luma = _padded(frame.y, x1, y1, x2, y2, 16)
-    cx1, cy1 = x1 // 2, y1 // 2
-    cx2, cy2 = (x2 + 1) // 2, (y2 + 1) // 2
-    dx, dy = x1 - 2 * cx1, y1 - 2 * cy1
-
-    def upsampled(plane: np.ndarray) -> np.ndarray:
-        half = _padded(plane, cx1, cy1, cx2, cy2, 128)
-        return half.repeat(2, 0).repeat(2, 1)[dy:dy + y2 - y1, dx:dx + x2 - x1]
-
-    ycbcr = np.dstack([luma, upsampled(frame.u), upsampled(frame.v)])
-    image = Image.fromarray(ycbcr, "YCbCr").convert("RGB")
-    return np.asarray(image.resize((size, size), Image.BILINEAR))
 
 
 def centred(width: int, height: int, side: int) -> Box:
@@ -86,10 +58,10 @@ TRACKED: list[Box] = [(400, 210, 480, 420), (700, 100, 760, 200)]
 
 
 def select_rows() -> list[Row]:
-    assert select_regions(MOTION, TRACKED, 1280, 720) == regions_reference.select_regions(
+    assert select_regions(MOTION, TRACKED, 1280, 720) == python_regions.select_regions(
         MOTION, TRACKED, 1280, 720)
     ours = measure(lambda: select_regions(MOTION, TRACKED, 1280, 720))
-    reference = measure(lambda: regions_reference.select_regions(MOTION, TRACKED, 1280, 720))
+    reference = measure(lambda: python_regions.select_regions(MOTION, TRACKED, 1280, 720))
     return [Row("select_regions, 4 motion + 2 tracked", ours, reference, "plain Python")]
 
 

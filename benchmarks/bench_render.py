@@ -18,21 +18,14 @@ from collections.abc import Callable
 
 import numpy as np
 import simplejpeg
-from PIL import Image
 
 from benchmarks.common import Row, measure, print_table, shared_file
 from nvr._fast.i420 import frame_size, to_full_range
+from nvr.bench.references import pillow_resize
+from nvr.bench.workload import busy_overlays
 from nvr.capture.decode import decode_file
-from nvr.frames import Planes, planes
-from nvr.render import (
-    TAB10,
-    Overlays,
-    TrackedBox,
-    ZoneOutline,
-    draw_overlays,
-    output_size,
-    render_jpeg,
-)
+from nvr.frames import planes
+from nvr.render import Overlays, draw_overlays, output_size, render_jpeg
 
 VIDEO = "media/intel_one_by_one_person_detection_768x432.mp4"
 SIZES = [(1280, 720), (1920, 1080)]
@@ -43,40 +36,6 @@ REPEAT = 11
 def real_frame(width: int, height: int) -> np.ndarray:
     """One frame of the footage, scaled by ffmpeg to ``width`` x ``height``, as I420."""
     return decode_file(shared_file(VIDEO), start=20, frames=1, filters=f"scale={width}:{height}")
-
-
-def busy_overlays(width: int, height: int) -> Overlays:
-    """Every overlay at once, laid out on a 1280x720 grid and scaled to the frame."""
-
-    def at(*values: int) -> tuple[int, ...]:
-        return tuple(round(value * width / 1280) for value in values)
-
-    mask = np.full((height, width), 255, np.uint8)
-    mask[: height // 4, : width // 5] = 0
-    objects = tuple(
-        TrackedBox(label, score, area, at(*box), TAB10[index], detected)
-        for index, (label, score, area, box, detected) in enumerate([
-            ("person", 0.87, 41_000, (500, 200, 700, 600), True),
-            ("person", 0.64, 12_500, (880, 260, 990, 560), True),
-            ("dog", 0.71, 6_000, (120, 480, 300, 640), False),
-        ])
-    )
-    return Overlays(
-        objects=objects,
-        regions=(at(400, 100, 800, 500), at(800, 200, 1100, 500)),
-        zones=(ZoneOutline("floor", [at(100, 600), at(1200, 650), at(900, 300)], TAB10[1], True),
-               ZoneOutline("door", [at(20, 250), at(200, 250), at(200, 700)], TAB10[3], False)),
-        mask=mask,
-        motion=(at(520, 220, 680, 580), at(890, 270, 980, 550), at(130, 490, 290, 630)),
-        timestamp=1_700_000_000.0,
-    )
-
-
-def pillow_resize(frame: Planes, width: int, height: int) -> Planes:
-    """The planes resized by Pillow's area-average (BOX) filter."""
-    sizes = [(width, height), *[((width + 1) // 2, (height + 1) // 2)] * 2]
-    return Planes(*(np.asarray(Image.fromarray(plane).resize(size, Image.Resampling.BOX))
-                    for plane, size in zip(frame, sizes, strict=True)))
 
 
 def paired_cost(busy: Callable[[], object], plain: Callable[[], object],

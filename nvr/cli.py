@@ -1,4 +1,4 @@
-"""The ``nvr`` command: ``run``, ``check-config`` and ``--version``."""
+"""The ``nvr`` command: ``run``, ``check-config``, ``models``, ``bench`` and ``--version``."""
 
 from __future__ import annotations
 
@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="folder to write them to (default: ./models)")
     download.add_argument("--mirror", default=None, metavar="URL",
                           help="fetch the files from URL/<file name> instead")
+    from nvr.bench.command import add_parser as add_bench_parser
+
+    add_bench_parser(commands)
     return parser
 
 
@@ -105,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "models":
         return download_models(args.dest, args.mirror)
+    if args.command == "bench":
+        from nvr.bench.command import main as bench
+
+        return bench(args)
     path = args.config or default_config_path()
     try:
         if args.command == "check-config":

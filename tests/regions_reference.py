@@ -1,88 +1,26 @@
-"""Plain Python and NumPy versions of nvr._fast.regions, written for clarity, not speed."""
+"""Plain Python and NumPy versions of nvr._fast.regions, written for clarity, not speed.
+
+Region selection lives in ``nvr.bench.python_regions`` (``nvr bench`` times it too); it is
+re-exported here for the tests.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
-Box = tuple[int, int, int, int]
+from nvr.bench.python_regions import (
+    MIN_REGION,
+    Box,
+    contains,
+    reduce_boxes,
+    region_for_box,
+    select_regions,
+    similar,
+    touches,
+)
 
-MIN_REGION = 300
-
-
-def _start(low: int, high: int, size: int, limit: int) -> int:
-    start = (low + high - size) // 2
-    return max(0, min(start, limit - size))
-
-
-def region_for_box(box: Box, frame_width: int, frame_height: int,
-                   multiplier: float = 2.0) -> Box:
-    x1, y1, x2, y2 = box
-    size = max(int(max(x2 - x1, y2 - y1) // 4 * 4 * multiplier), MIN_REGION)
-    x = _start(x1, x2, size, frame_width)
-    y = _start(y1, y2, size, frame_height)
-    return (x, y, x + size, y + size)
-
-
-def _near(a1: int, a2: int, b1: int, b2: int) -> bool:
-    tolerance = min(a2 - a1, b2 - b1)
-    return 5 * abs(a1 - b1) <= tolerance and 5 * abs(a2 - b2) <= tolerance
-
-
-def similar(a: Box, b: Box) -> bool:
-    """Every edge within 20% of the smaller box's extent on that axis."""
-    return _near(a[0], a[2], b[0], b[2]) and _near(a[1], a[3], b[1], b[3])
-
-
-def contains(outer: Box, inner: Box) -> bool:
-    return (outer[0] <= inner[0] and outer[1] <= inner[1]
-            and inner[2] <= outer[2] and inner[3] <= outer[3])
-
-
-def _groups(boxes: list[Box]) -> list[list[Box]]:
-    """Connected components of the similarity graph, grown by search."""
-    unseen = set(range(len(boxes)))
-    groups = []
-    while unseen:
-        todo = [unseen.pop()]
-        group = []
-        while todo:
-            i = todo.pop()
-            group.append(boxes[i])
-            linked = {j for j in unseen if similar(boxes[i], boxes[j])}
-            unseen -= linked
-            todo.extend(linked)
-        groups.append(group)
-    return groups
-
-
-def _average(group: list[Box]) -> Box:
-    n = len(group)
-    # Round half up, in integers.
-    x1, y1, x2, y2 = ((2 * sum(edge) + n) // (2 * n) for edge in zip(*group, strict=True))
-    return (x1, y1, x2, y2)
-
-
-def reduce_boxes(boxes: Sequence[Box]) -> list[Box]:
-    averaged = sorted({_average(group) for group in _groups([tuple(b) for b in boxes])})
-    return [box for box in averaged
-            if not any(other != box and contains(other, box) for other in averaged)]
-
-
-def touches(a: Box, b: Box) -> bool:
-    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
-
-
-def select_regions(motion_boxes: Sequence[Box], tracked_boxes: Sequence[Box],
-                   frame_width: int, frame_height: int) -> list[Box]:
-    moving = [tuple(box) for box in motion_boxes]
-    candidates = moving + [tuple(box) for box in tracked_boxes
-                           if any(touches(box, m) for m in moving)]
-    regions = [region_for_box(box, frame_width, frame_height, 1.2)
-               for box in reduce_boxes(candidates)]
-    return sorted({region_for_box(box, frame_width, frame_height, 1.0)
-                   for box in reduce_boxes(regions)})
+__all__ = ["MIN_REGION", "Box", "contains", "crop_to_tensor", "reduce_boxes", "region_for_box",
+           "select_regions", "similar", "touches", "yuv_to_rgb"]
 
 
 def yuv_to_rgb(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:

@@ -1,0 +1,89 @@
+"""Simulated cameras for the end-to-end suites: a video file looped in real time, and the
+config of an in-process service reading it."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from functools import cache
+from pathlib import Path
+
+from nvr._fast.motion import MotionDetector
+from nvr.bench.references import WARM_UP_FRAMES
+from nvr.bench.workload import VideoInfo
+from nvr.capture.decode import decode_file, split_frames
+from nvr.config import NvrConfig, load_config
+from nvr.frames import planes
+
+FPS = 5
+"""The frame rate every simulated camera is processed at (``fps:`` of the camera)."""
+
+
+def detector_threads() -> int:
+    """Threads given to the CPU detector: the host's cores, at most 4."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def camera_names(count: int) -> list[str]:
+    """Names of ``count`` simulated cameras."""
+    return [f"cam{index + 1}" for index in range(count)]
+
+
+SCANNED_SECONDS = 600  # motion_times looks at the first ten minutes at most
+MOTION_WARM_UP = WARM_UP_FRAMES / FPS + 1
+"""Seconds after a camera's first frame before motion is found: the detector learns the
+background from its first frames. Measuring windows start after it."""
+
+
+@cache
+def motion_times(video: Path, info: VideoInfo) -> tuple[float, ...]:
+    """Seconds into ``video`` of the frames (at ``FPS``) in which there is motion, with the
+    default motion settings; computed once per video."""
+    raw = decode_file(video, duration=min(info.duration or SCANNED_SECONDS, SCANNED_SECONDS),
+                      filters=f"fps={FPS}")
+    detector = MotionDetector(info.width, info.height, frame_height=max(1, info.height // 6))
+    return tuple(index / FPS for index, frame in enumerate(split_frames(raw, info.width,
+                                                                        info.height))
+                 if detector.detect(planes(frame, info.width, info.height).y))
+
+
+def start_offsets(video: Path, info: VideoInfo, cameras: int) -> list[float]:
+    """Where in the file each camera starts: its motion warm-up before frames with motion,
+    spread over them, so that the short measuring windows see motion as the footage has it
+    (the empty stretches of a file would make a host look more capable than it is)."""
+    moving = motion_times(video, info)
+    if not moving:
+        return [round(info.duration * index / cameras, 1) for index in range(cameras)]
+    return [max(0.0, round(moving[len(moving) * (2 * index + 1) // (2 * cameras)]
+                           - MOTION_WARM_UP, 1))
+            for index in range(cameras)]
+
+
+def service_config(folder: Path, video: Path, info: VideoInfo, model: Path, labels: Path,
+                   cameras: int, *, detect: bool = True) -> NvrConfig:
+    """A config of ``cameras`` cameras of ``info``'s size, each reading ``video`` looped in
+    real time at ``FPS`` fps and detecting with the CPU detector on ``model`` (without
+    ``detect``: capture only); media, database and config file in ``folder``, web on an
+    ephemeral loopback port."""
+    starts = zip(camera_names(cameras), start_offsets(video, info, cameras), strict=True)
+    blocks = "".join(f"""
+          {name}:
+            ffmpeg:
+              inputs:
+                - path: "{video.resolve()}"
+                  input_args: -re -ss {offset} -stream_loop -1
+                  roles: [detect]
+            width: {info.width}
+            height: {info.height}
+            fps: {FPS}
+            detect: {{enabled: {str(detect).lower()}}}""" for name, offset in starts)
+    text = textwrap.dedent(f"""
+        web: {{host: 127.0.0.1, port: 0}}
+        media: {{clips: "{folder}/clips", recordings: "{folder}/rec", cache: "{folder}/cache",
+                 min_free_mb: 0, min_free_percent: 0}}
+        model: {{path: "{model.resolve()}", labelmap_path: "{labels.resolve()}"}}
+        detectors: {{cpu: {{type: cpu, num_threads: {detector_threads()}}}}}
+        cameras:""") + textwrap.indent(textwrap.dedent(blocks), "  ") + "\n"
+    path = folder / "config.yml"
+    path.write_text(text)
+    return load_config(path, {})

@@ -1,0 +1,72 @@
+"""The capacity and api suites of ``nvr bench``, quick mode, on ../shared data."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nvr.bench import api, capacity
+from nvr.bench.model import BenchInputs, Figure
+from support import FOOTAGE, SSD, SSD_LABELS, shared_file
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def inputs() -> BenchInputs:
+    return BenchInputs(shared_file(FOOTAGE), shared_file(SSD), shared_file(SSD_LABELS),
+                       quick=True)
+
+
+def check(figures: list[Figure], group: str, units: dict[str, str]) -> None:
+    """Every figure in ``group``, with the expected unit (by name prefix) and sane stats."""
+    names = [figure.name for figure in figures]
+    assert len(names) == len(set(names)), names
+    assert {figure.group for figure in figures} == {group}
+    for prefix, unit in units.items():
+        [figure] = [figure for figure in figures if figure.name.startswith(prefix)]
+        assert figure.unit == unit, figure
+    for figure in figures:
+        assert figure.ours.low <= figure.ours.median <= figure.ours.high, figure
+        if figure.reference is not None:
+            assert figure.reference.median > 0 and figure.reference_name, figure
+            assert figure.ratio is not None and figure.ratio > 0, figure
+
+
+def test_capacity_suite(inputs: BenchInputs) -> None:
+    steps: list[str] = []
+    figures = capacity.run(inputs, steps.append)
+    assert any("1 camera" in step for step in steps), steps
+    check(figures, "capacity", {"cameras at 768x432 5 fps": "cameras",
+                                "CPU per camera": "% of a core",
+                                "memory per camera": "MB", "frames with motion": "%"})
+    by_name = {figure.name: figure for figure in figures}
+    cameras = by_name["cameras at 768x432 5 fps"]
+    assert cameras.higher_is_better and cameras.ours.median >= 1, cameras
+    assert cameras.reference is not None  # the detector on every whole frame, same run
+    assert by_name["CPU per camera"].ours.median > 0
+    assert 10 < by_name["memory per camera"].ours.median < 2_000
+    assert 0 <= by_name["frames with motion"].ours.median <= 100
+
+
+def test_api_suite(inputs: BenchInputs) -> None:
+    steps: list[str] = []
+    figures = api.run(inputs, steps.append)
+    assert steps
+    check(figures, "api", {"latest.jpg": "ms", "MJPEG": "CPU s/s", "events has_clip": "ms",
+                           "events summary": "ms"})
+    for figure in figures:
+        assert figure.ours.median > 0 and figure.reference is not None, figure
+    assert any("20000 rows" in figure.name for figure in figures)
+
+
+@pytest.mark.parametrize("name", ["benchmarks.bench_mjpeg", "benchmarks.bench_events"])
+def test_benchmarks_still_import(name: str) -> None:
+    """The benchmarks whose code moved into nvr.bench still import it (from the checkout)."""
+    check = f"import {name} as module; assert callable(module.main)"
+    result = subprocess.run([sys.executable, "-c", check], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
