@@ -273,7 +273,7 @@ def test_run_bench_writes_json_and_chart_despite_a_failing_suite(
 
         module = types.ModuleType(f"nvr.bench.{name}")
         module.run = run  # type: ignore[attr-defined]
-        module.describe_delegates = lambda inputs: {"cpu": "cpu (test)"}  # type: ignore
+        module.active_delegates = lambda inputs: {"cpu": "cpu (test)"}  # type: ignore
         return module
 
     for name in SUITES:

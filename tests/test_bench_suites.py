@@ -111,15 +111,6 @@ def test_detectors_skip_onnx_without_a_model(inputs: BenchInputs) -> None:
     assert detectors.active_delegates(plain)["onnx"].startswith("unavailable")
 
 
-@pytest.mark.parametrize("script", ["bench_motion", "bench_regions", "bench_render",
-                                    "bench_pipeline", "bench_detectors"])
-def test_benchmark_scripts_import(script: str) -> None:
-    pytest.importorskip("cv2")  # the scripts need the bench extra
-    pytest.importorskip("onnxruntime")
-    module = importlib.import_module(f"benchmarks.{script}")
-    assert callable(module.main)
-
-
 def test_overlay_figures_of_a_small_video() -> None:
     """A 240-high video is scaled up for the MJPEG stream; latest.jpg keeps its size."""
     video = shared_file(CYCLIST)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from nvr.bench.model import BenchInputs
@@ -148,14 +149,25 @@ def compare_files(first: Path, second: Path) -> int:
     return 0
 
 
+def _check_writable(folder: Path) -> None:
+    """Fail now, not after a ten-minute run, if the results cannot be written to ``folder``."""
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"--out {folder} is not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise UsageError(f"--out {folder}: cannot write there ({error.strerror})") from None
+
+
 def main(args: argparse.Namespace) -> int:
     """Run ``nvr bench`` for parsed options; returns the exit code (1 if a suite failed)."""
     if args.compare:
         return compare_files(*args.compare)
     try:
         inputs = inputs_from_args(args)
-        if args.out.exists() and not args.out.is_dir():
-            raise UsageError(f"--out {args.out} is not a folder")
+        _check_writable(args.out)
     except UsageError as error:
         print(f"nvr bench: {error}", file=sys.stderr)
         return EXIT_USAGE

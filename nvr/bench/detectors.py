@@ -14,10 +14,8 @@ note through ``progress``; ``active_delegates`` describes what each kind runs on
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import importlib.metadata
-import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -30,7 +28,14 @@ import trio
 
 from nvr.bench.model import BenchInputs, Figure, Progress
 from nvr.bench.timing import per_unit, rate
-from nvr.bench.workload import VideoInfo, frames, probe, region_tensors
+from nvr.bench.workload import (
+    VideoInfo,
+    frames,
+    probe,
+    region_tensors,
+    thread_counts,
+    threads_label,
+)
 from nvr.detection import Detector, create_detector
 from nvr.detection.workers import DetectorPool
 
@@ -194,27 +199,15 @@ def kind_figures(kind: str, label: str, factory: Callable[[], Detector],
     return figures
 
 
-def _threads() -> list[int]:
-    return sorted({1, os.cpu_count() or 1})
-
-
-def _label(threads: int) -> str:
-    return f"{threads} thread{'s' if threads > 1 else ''}"
 
 
 def edgetpu_delegate() -> tuple[object | None, str]:
     """The Edge TPU delegate and a description, or None and why it cannot load."""
-    from nvr.detection.tflite import EDGETPU_LIBRARY, load_delegate
+    from nvr.detection.tflite import EDGETPU_LIBRARY, load_edgetpu_delegate
 
-    try:
-        ctypes.CDLL(EDGETPU_LIBRARY)
-    except OSError:
-        return None, f"{EDGETPU_LIBRARY} is not installed"
-    try:
-        delegate = load_delegate(EDGETPU_LIBRARY, {"device": EDGETPU_DEVICE}
-                                 if EDGETPU_DEVICE else {})
-    except (OSError, ValueError) as error:
-        return None, "no Edge TPU: " + " ".join(str(error).split())
+    delegate, reason = load_edgetpu_delegate(EDGETPU_DEVICE)
+    if delegate is None:
+        return None, f"no Edge TPU: {reason}"
     return delegate, f"Edge TPU delegate ({EDGETPU_LIBRARY}, device {EDGETPU_DEVICE or 'any'})"
 
 
@@ -274,11 +267,11 @@ def run(inputs: BenchInputs, progress: Progress) -> list[Figure]:
     figures: list[Figure] = []
     for kind in dict.fromkeys(inputs.detectors):
         if kind == "cpu":
-            for threads in _threads():
+            for threads in thread_counts():
                 factory = functools.partial(create_detector, "cpu", inputs.model,
                                             inputs.labels, num_threads=threads)
                 make = functools.partial(bare_tflite, inputs.model, threads)
-                figures += kind_figures(kind, _label(threads), factory, make, clip, info,
+                figures += kind_figures(kind, threads_label(threads), factory, make, clip, info,
                                         rounds, budget, progress)
         elif kind == "edgetpu":
             delegate, description = edgetpu_delegate()
@@ -299,11 +292,11 @@ def run(inputs: BenchInputs, progress: Progress) -> list[Figure]:
                 progress(f"detector onnx skipped: {missing}")
                 continue
             assert inputs.onnx_model is not None and inputs.onnx_labels is not None
-            for threads in _threads():
+            for threads in thread_counts():
                 factory = functools.partial(create_detector, "onnx", inputs.onnx_model,
                                             inputs.onnx_labels, num_threads=threads)
                 make = functools.partial(bare_onnx, inputs.onnx_model, threads)
-                figures += kind_figures(kind, _label(threads), factory, make, clip, info,
+                figures += kind_figures(kind, threads_label(threads), factory, make, clip, info,
                                         rounds, budget, progress)
         else:
             progress(f"detector {kind} skipped: unknown kind")

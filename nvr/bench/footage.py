@@ -29,7 +29,7 @@ def camera_names(count: int) -> list[str]:
     return [f"cam{index + 1}" for index in range(count)]
 
 
-SCANNED_SECONDS = 600  # motion_times looks at the first ten minutes at most
+SCANNED_SECONDS = 120  # motion_times looks at the first two minutes at most
 MOTION_WARM_UP = WARM_UP_FRAMES / FPS + 1
 """Seconds after a camera's first frame before motion is found: the detector learns the
 background from its first frames. Measuring windows start after it."""
@@ -39,12 +39,15 @@ background from its first frames. Measuring windows start after it."""
 def motion_times(video: Path, info: VideoInfo) -> tuple[float, ...]:
     """Seconds into ``video`` of the frames (at ``FPS``) in which there is motion, with the
     default motion settings; computed once per video."""
+    # Decoded at the size motion detection works at anyway (a sixth of the height, as the
+    # default motion.frame_height): a long 4K file must not need gigabytes here.
+    height = max(2, info.height // 6 // 2 * 2)
+    width = max(2, round(info.width * height / info.height / 2) * 2)
     raw = decode_file(video, duration=min(info.duration or SCANNED_SECONDS, SCANNED_SECONDS),
-                      filters=f"fps={FPS}")
-    detector = MotionDetector(info.width, info.height, frame_height=max(1, info.height // 6))
-    return tuple(index / FPS for index, frame in enumerate(split_frames(raw, info.width,
-                                                                        info.height))
-                 if detector.detect(planes(frame, info.width, info.height).y))
+                      filters=f"fps={FPS},scale={width}:{height}")
+    detector = MotionDetector(width, height, frame_height=height)
+    return tuple(index / FPS for index, frame in enumerate(split_frames(raw, width, height))
+                 if detector.detect(planes(frame, width, height).y))
 
 
 def start_offsets(video: Path, info: VideoInfo, cameras: int) -> list[float]:

@@ -78,41 +78,13 @@ class ProgressLine:
 
 
 def describe_delegates(inputs: BenchInputs) -> dict[str, str]:
-    """What each detector kind of ``inputs`` runs on, by creating it once (a few ms each).
-
-    A ``describe_delegates(inputs)`` function in ``nvr.bench.detectors``, when present, knows
-    better (the threads it used) and is asked instead.
-    """
+    """What each detector kind of ``inputs`` runs on (the detectors suite knows)."""
     try:
-        suite = importlib.import_module("nvr.bench.detectors")
-        own = getattr(suite, "describe_delegates", None)
-        if callable(own):
-            return dict(own(inputs))
-    except Exception:  # the suite's failure is reported when it runs
-        pass
-    from nvr.detection.detector import create_detector
+        from nvr.bench.detectors import active_delegates
 
-    descriptions = {}
-    for kind in inputs.detectors:
-        onnx = kind == "onnx"
-        model = inputs.onnx_model if onnx else inputs.model
-        labels = inputs.onnx_labels if onnx else inputs.labels
-        try:
-            if model is None or labels is None:
-                raise ValueError("no model given")
-            detector = create_detector(kind, model, labels, num_threads=1)
-        except Exception as error:  # described, not fatal
-            descriptions[kind] = f"{kind}: unavailable ({error})"
-            continue
-        if onnx:
-            descriptions[kind] = "onnx (onnxruntime CPUExecutionProvider)"
-        elif kind == "edgetpu":
-            on_tpu = getattr(detector, "edgetpu", False)
-            descriptions[kind] = "edgetpu (Edge TPU delegate)" if on_tpu else \
-                "edgetpu -> cpu fallback (no Edge TPU found)"
-        else:
-            descriptions[kind] = "cpu (TFLite interpreter, CPU kernels)"
-    return descriptions
+        return active_delegates(inputs)
+    except Exception as error:  # described, not fatal: the suite reports its own failure
+        return dict.fromkeys(inputs.detectors, f"unknown ({error})")
 
 
 def _timestamp(started: float) -> str:

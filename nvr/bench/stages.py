@@ -17,7 +17,6 @@ without motion falls back to a person-sized box in the middle.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from collections.abc import Callable
@@ -40,7 +39,14 @@ from nvr.bench.references import (
     pillow_resize,
 )
 from nvr.bench.timing import Work, milliseconds, per_unit
-from nvr.bench.workload import VideoInfo, busy_overlays, frames, probe
+from nvr.bench.workload import (
+    VideoInfo,
+    busy_overlays,
+    frames,
+    probe,
+    thread_counts,
+    threads_label,
+)
 from nvr.config.ffmpeg import ffmpeg_executable
 from nvr.frames import Box, planes
 from nvr.render import output_size, render_jpeg
@@ -118,15 +124,14 @@ def decode_figures(video: Path, info: VideoInfo, rounds: int, count: int,
     """frames/s with 1 thread and with all cores, against the video's own frame rate."""
     if info.fps and info.duration:
         count = max(2, min(count, int(info.fps * info.duration)))
-    cores = os.cpu_count() or 1
     real_time = Stat.of([info.fps]) if info.fps else None
     figures = []
-    for threads in sorted({1, cores}):
+    for threads in thread_counts():
         progress(f"decode {info.size}, {threads} thread(s)")
         decode_rate(video, info, threads, min(count, 10))  # file in the page cache
         samples = [decode_rate(video, info, threads, count) for _ in range(rounds)]
         figures.append(Figure(
-            "decode", f"decode {info.size}, {threads} thread{'s' if threads > 1 else ''}",
+            "decode", f"decode {info.size}, {threads_label(threads)}",
             "frames/s", Stat.of(samples), real_time,
             f"real time ({info.fps:g} fps)" if real_time else None, higher_is_better=True))
     return figures

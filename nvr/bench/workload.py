@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from dataclasses import dataclass
@@ -13,11 +14,11 @@ from nvr._fast.regions import crop_to_tensor
 from nvr.capture.decode import decode_file, split_frames
 from nvr.config.ffmpeg import ffmpeg_executable
 from nvr.frames import planes
+from nvr.recording.segments import parse_duration
 from nvr.render import TAB10, Overlays, TrackedBox, ZoneOutline
 
 _SIZE = re.compile(r"Video: .*?, (\d{2,5})x(\d{2,5})\b")
 _FPS = re.compile(r"Video: .*?, (\d+(?:\.\d+)?) (?:fps|tbr)\b")
-_DURATION = re.compile(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,24 @@ class VideoInfo:
         return f"{self.width}x{self.height}"
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (affinity and container limits), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def thread_counts() -> list[int]:
+    """The thread counts measured: one, and all usable cores."""
+    return sorted({1, usable_cores()})
+
+
+def threads_label(threads: int) -> str:
+    """``1 thread`` or ``all cores``: names stay the same across machines for --compare."""
+    return "1 thread" if threads == 1 else "all cores"
+
+
 def probe(video: Path) -> VideoInfo:
     """The size, frame rate and duration ffmpeg reports for ``video`` (no ffprobe needed)."""
     result = subprocess.run([ffmpeg_executable(), "-hide_banner", "-i", str(video)],
@@ -42,11 +61,7 @@ def probe(video: Path) -> VideoInfo:
     if size is None:
         raise ValueError(f"ffmpeg finds no video stream in {video}")
     fps = _FPS.search(result.stderr)
-    duration = _DURATION.search(result.stderr)
-    seconds = 0.0
-    if duration is not None:
-        hours, minutes, rest = duration.groups()
-        seconds = int(hours) * 3600 + int(minutes) * 60 + float(rest)
+    seconds = parse_duration(result.stderr.encode()) or 0.0
     return VideoInfo(int(size[1]), int(size[2]), float(fps[1]) if fps else 0.0, seconds)
 
 

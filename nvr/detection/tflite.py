@@ -21,18 +21,24 @@ log = logging.getLogger(__name__)
 EDGETPU_LIBRARY = "libedgetpu.so.1"
 
 
-def edgetpu_delegate(device: str) -> object | None:
-    """The Edge TPU delegate for ``device``, or None (with one warning) when it cannot load."""
+def load_edgetpu_delegate(device: str) -> tuple[object | None, str]:
+    """The Edge TPU delegate for ``device`` (``""``: any) and None, or None and why not."""
     try:
         # Open the library ourselves first: when it is missing, load_delegate leaves a
         # half-built Delegate whose __del__ prints a traceback to stderr.
         ctypes.CDLL(EDGETPU_LIBRARY)
-        return load_delegate(EDGETPU_LIBRARY, {"device": device} if device else {})
+        return load_delegate(EDGETPU_LIBRARY, {"device": device} if device else {}), ""
     except (OSError, ValueError) as error:
-        reason = " ".join(str(error).split())
+        return None, " ".join(str(error).split())
+
+
+def edgetpu_delegate(device: str) -> object | None:
+    """The Edge TPU delegate for ``device``, or None (with one warning) when it cannot load."""
+    delegate, reason = load_edgetpu_delegate(device)
+    if delegate is None:
         log.warning("Edge TPU %r not available (%s): running the detector on the CPU",
                     device, reason)
-        return None
+    return delegate
 
 
 class TFLiteDetector(Detector):
