@@ -61,16 +61,8 @@ CYCLIST = "media/bgslibrary_highway_cctv_cyclist_320x240.avi"
 
 def camera_yaml(name: str, path: str, input_args: str, width: int = 768,
                 height: int = 432) -> str:
-    return f"""
-  {name}:
-    ffmpeg:
-      inputs:
-        - path: "{path}"
-          input_args: {input_args}
-          roles: [detect]
-    width: {width}
-    height: {height}
-"""
+    """A detect-only camera block without fps or snapshots (capture tests)."""
+    return camera(name, Path(path), input_args, width, height, fps=None, snapshots=False)
 
 
 def looped_footage(name: str, **size: int) -> str:
@@ -124,8 +116,12 @@ class RtspServer:
 # ``nvr run`` as a real process -------------------------------------------------------------
 
 def camera(name: str, path: Path, input_args: str, width: int, height: int,
-           extra: str = "", roles: str = "detect") -> str:
-    """A camera of a config's ``cameras:`` block, snapshots on."""
+           extra: str = "", roles: str = "detect", fps: int | None = 5,
+           snapshots: bool = True) -> str:
+    """A camera of a config's ``cameras:`` block (``extra``: more of its keys)."""
+    lines = [f"    fps: {fps}"] if fps is not None else []
+    if snapshots:
+        lines.append("    snapshots: {enabled: true, bounding_box: true}")
     return f"""
   {name}:
     ffmpeg:
@@ -135,9 +131,7 @@ def camera(name: str, path: Path, input_args: str, width: int, height: int,
           roles: [{roles}]
     width: {width}
     height: {height}
-    fps: 5
-    snapshots: {{enabled: true, bounding_box: true}}
-{extra}"""
+""" + "".join(f"{line}\n" for line in lines) + extra
 
 
 def service_config(write_config: Callable[..., Path], cameras: str) -> tuple[Path, str]:

@@ -153,18 +153,3 @@ def run(inputs: BenchInputs, progress: Progress) -> list[Figure]:
     video = probe(inputs.video)
     progress(f"api: serving one {video.size} camera")
     return trio.run(_measure, inputs, video, settings, progress)
-
-
-def main() -> None:
-    """``python -m nvr.bench.api VIDEO MODEL LABELS [--quick]``: print the figures."""
-    import sys
-
-    args = [arg for arg in sys.argv[1:] if arg != "--quick"]
-    inputs = BenchInputs(*(Path(arg) for arg in args), quick="--quick" in sys.argv)
-    for figure in run(inputs, lambda step: print(f"... {step}", flush=True)):
-        print(f"{figure.name}: {figure.ours} ({figure.unit}); reference "
-              f"{figure.reference_name}: {figure.reference}")
-
-
-if __name__ == "__main__":
-    main()

@@ -226,18 +226,3 @@ def run(inputs: BenchInputs, progress: Progress) -> list[Figure]:
                _per_camera([window.rss / 1e6 for window in windows], measured.cameras)),
         Figure(GROUP, "frames with motion", "%", Stat.of(motion or [0.0])),
     ]
-
-
-def main() -> None:
-    """``python -m nvr.bench.capacity VIDEO MODEL LABELS [--quick]``: print the figures."""
-    import sys
-
-    args = [arg for arg in sys.argv[1:] if arg != "--quick"]
-    inputs = BenchInputs(*(Path(arg) for arg in args), quick="--quick" in sys.argv)
-    for figure in run(inputs, lambda step: print(f"... {step}", flush=True)):
-        print(f"{figure.name}: {figure.ours} ({figure.unit}); reference "
-              f"{figure.reference_name}: {figure.reference}")
-
-
-if __name__ == "__main__":
-    main()
