@@ -19,7 +19,8 @@ from pathlib import Path
 
 import trio
 
-from benchmarks.common import Row, Timing, measure, print_table, shared_file
+from benchmarks.common import Row, measure, print_table, shared_file
+from nvr.bench.model import Stat
 from nvr.config.ffmpeg import ffmpeg_executable
 from nvr.recording.clips import build_clip, measure_clip, parse_duration
 from nvr.recording.segments import Segment
@@ -81,7 +82,7 @@ def decode_to_null(segments: list[Segment]) -> None:
         ffmpeg("-v", "error", "-i", segment.path, "-f", "null", "-")
 
 
-def per_minute(timing: Timing, seconds: float) -> Timing:
+def per_minute(timing: Stat, seconds: float) -> Stat:
     """Seconds per call turned into seconds per minute of clip."""
     scale = 60.0 / seconds
     return replace(timing, median=timing.median * scale, low=timing.low * scale,

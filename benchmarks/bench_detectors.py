@@ -33,9 +33,10 @@ import onnxruntime
 import trio
 from PIL import Image
 
-from benchmarks.common import Row, Timing, measure, print_table, shared_file
+from benchmarks.common import Row, measure, print_table, shared_file
 from nvr.bench import workload
 from nvr.bench.detectors import pool_loop, tflite_loop
+from nvr.bench.model import Stat
 from nvr.bench.workload import frames, probe
 from nvr.detection import Detection, Detector, create_detector
 from nvr.detection.onnx import session_options
@@ -61,7 +62,7 @@ def paired(name: str, detector: Detector, reference: Callable[[], object],
            reference_name: str, rounds: int = 3) -> Row:
     rgb = tensor(detector.input_size)
     assert any(detection.label == "person" for detection in detector.detect(rgb))
-    timings: list[tuple[Timing, Timing]] = [
+    timings: list[tuple[Stat, Stat]] = [
         (measure(lambda: detector.detect(rgb)), measure(reference)) for _ in range(rounds)]
     best = min((ours for ours, _ in timings), key=lambda timing: timing.median)
     best_reference = min((ref for _, ref in timings), key=lambda timing: timing.median)
@@ -135,8 +136,8 @@ async def hand_off_cost(requests: int = 3000) -> float:
     return statistics.median(runs)
 
 
-def timing(runs: list[float]) -> Timing:
-    return Timing(statistics.median(runs), min(runs), max(runs))
+def timing(runs: list[float]) -> Stat:
+    return Stat.of(runs)
 
 
 async def worker_row(threads: int) -> Row:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import trio
 
-from benchmarks.common import Row, Timing, print_table
+from benchmarks.common import Row, print_table
 from nvr.bench.events_data import (
     CAMERAS,
     EVENTS,
@@ -34,16 +34,16 @@ from nvr.bench.events_data import (
     http_samples,
     make_events,
 )
+from nvr.bench.model import Stat
 from nvr.config import load_config
 from nvr.events import EventStore
 from nvr.service import Service, prepare_media_folders, serve_http
 from nvr.web.app import create_app
 
 
-def timing(samples: Samples) -> Timing:
+def timing(samples: Samples) -> Stat:
     """Median, min and max of ``samples``, as the benchmark tables print them."""
-    stat = samples.stat()
-    return Timing(stat.median, stat.low, stat.high)
+    return samples.stat()
 
 
 def config_text(folder: str) -> str:

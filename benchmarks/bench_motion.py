@@ -17,14 +17,14 @@ other cameras).
 
 from __future__ import annotations
 
-import statistics
 from functools import partial
 
 import cv2
 import numpy as np
 
-from benchmarks.common import Row, Timing, measure, print_table, shared_file
+from benchmarks.common import Row, measure, print_table, shared_file
 from nvr._fast.motion import MotionDetector
+from nvr.bench.model import Stat
 from nvr.bench.references import WARM_UP_FRAMES, OpenCVMotionDetector
 from nvr.capture.decode import decode_file, split_frames
 from nvr.frames import planes
@@ -57,7 +57,7 @@ def warmed_up(detector: Detector, empty: np.ndarray, moving: list[np.ndarray]) -
     return detector
 
 
-def per_frame(detectors: list[Detector], frames: list[np.ndarray], rounds: int) -> list[Timing]:
+def per_frame(detectors: list[Detector], frames: list[np.ndarray], rounds: int) -> list[Stat]:
     """Seconds per ``detect`` of each detector, running through ``frames`` in order.
 
     The detectors take turns, round after round, so that load from elsewhere on the machine
@@ -69,7 +69,7 @@ def per_frame(detectors: list[Detector], frames: list[np.ndarray], rounds: int) 
     for _ in range(rounds):
         for run, taken in zip(runs, times, strict=True):
             taken.append(measure(run, repeat=1, number=number).median / len(frames))
-    return [Timing(statistics.median(taken), min(taken), max(taken)) for taken in times]
+    return [Stat.of(taken) for taken in times]
 
 
 def run_through(detector: Detector, frames: list[np.ndarray]) -> None:

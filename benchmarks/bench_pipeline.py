@@ -11,16 +11,15 @@ is what one camera at 5 fps costs as a share of one core.
 
 from __future__ import annotations
 
-import statistics
-
 import cv2
 import numpy as np
 
 from benchmarks.bench_motion import EMPTY_ROOM, WALKING_IN
-from benchmarks.common import Timing, measure, shared_file
+from benchmarks.common import measure, shared_file
 from nvr._fast.motion import MotionDetector
 from nvr._fast.regions import crop_to_tensor, select_regions
 from nvr.bench import python_regions
+from nvr.bench.model import Stat
 from nvr.bench.references import WARM_UP_FRAMES, OpenCVMotionDetector, numpy_pillow_crop
 from nvr.capture.decode import decode_file, split_frames
 from nvr.frames import planes
@@ -76,7 +75,7 @@ def main() -> None:
             seconds = measure(lambda p=pipeline: [p.process(f) for f in moving],
                               repeat=1, number=1).median
             rounds[name].append(seconds / len(moving))
-    timings = {name: Timing(statistics.median(r), min(r), max(r)) for name, r in rounds.items()}
+    timings = {name: Stat.of(r) for name, r in rounds.items()}
     ours = pipelines["ours"]
     ours.regions = 0
     for frame in moving:

@@ -1,4 +1,4 @@
-"""Timing and table printing shared by the benchmarks.
+"""Timing (as nvr.bench.model.Stat) and table printing shared by the benchmarks.
 
 Every benchmark reports medians over repeated runs (machines are noisy), with min and max,
 and puts our figure next to a reference figure measured in the same run.
@@ -7,11 +7,12 @@ and puts our figure next to a reference figure measured in the same run.
 from __future__ import annotations
 
 import os
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from nvr.bench.model import Stat
 
 SHARED = Path(os.environ.get("NVR_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 
@@ -24,22 +25,8 @@ def shared_file(relative: str) -> Path:
     return path
 
 
-@dataclass(frozen=True)
-class Timing:
-    """Seconds per call: median, min and max over the repeats."""
-
-    median: float
-    low: float
-    high: float
-
-    @property
-    def spread(self) -> float:
-        """(max - min) / median: above about 0.2 the machine was busy."""
-        return (self.high - self.low) / self.median if self.median else 0.0
-
-
 def measure(call: Callable[[], object], repeat: int = 7, number: int = 0,
-            budget: float = 0.2) -> Timing:
+            budget: float = 0.2) -> Stat:
     """Time ``call``: ``repeat`` runs of ``number`` calls each (auto-sized to ``budget`` s)."""
     call()  # warm caches and lazy initialisation
     if number <= 0:
@@ -53,7 +40,7 @@ def measure(call: Callable[[], object], repeat: int = 7, number: int = 0,
         for _ in range(number):
             call()
         runs.append((time.perf_counter() - start) / number)
-    return Timing(statistics.median(runs), min(runs), max(runs))
+    return Stat.of(runs)
 
 
 @dataclass(frozen=True)
@@ -61,8 +48,8 @@ class Row:
     """One line of a benchmark table: our timing against the reference's."""
 
     name: str
-    ours: Timing
-    reference: Timing
+    ours: Stat
+    reference: Stat
     reference_name: str
 
     @property
@@ -71,7 +58,7 @@ class Row:
         return self.reference.median / self.ours.median
 
 
-def _ms(timing: Timing) -> str:
+def _ms(timing: Stat) -> str:
     return f"{timing.median * 1e3:8.3f} ({timing.low * 1e3:.3f}-{timing.high * 1e3:.3f})"
 
 
@@ -83,6 +70,6 @@ def print_table(title: str, rows: list[Row]) -> None:
     print(header)
     print("-" * len(header))
     for row in rows:
-        noisy = " (noisy)" if max(row.ours.spread, row.reference.spread) > 0.2 else ""
+        noisy = " (noisy)" if row.ours.noisy or row.reference.noisy else ""
         print(f"{row.name:34} {_ms(row.ours):>26} {_ms(row.reference):>26} "
               f"{row.ratio:5.2f}x  {row.reference_name}{noisy}")

@@ -26,7 +26,7 @@ from nvr.events.store import EventStore, EventStoreError
 from nvr.recording.disk_guard import guard_disk
 from nvr.recording.maintenance import maintain_cache
 from nvr.recording.recordings import run_recordings
-from nvr.render import label_colors
+from nvr.render import TAB10, label_colors
 from nvr.version import version_string
 
 log = logging.getLogger(__name__)
@@ -133,8 +133,7 @@ def _label_colors(config: NvrConfig) -> Callable[[str], RGB]:
         colors = label_colors(load_labels(model_files(config)[1]))
     except (OSError, ValueError, ConfigError):
         colors = {}
-    fallback = label_colors({0: "?"})["?"]
-    return lambda label: colors.get(label, fallback)
+    return lambda label: colors.get(label, TAB10[0])
 
 
 def prepare_media_folders(config: NvrConfig, source: str) -> None:

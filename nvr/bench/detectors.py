@@ -266,14 +266,7 @@ def run(inputs: BenchInputs, progress: Progress) -> list[Figure]:
         raise ValueError(f"ffmpeg decodes no frames from {inputs.video}")
     figures: list[Figure] = []
     for kind in dict.fromkeys(inputs.detectors):
-        if kind == "cpu":
-            for threads in thread_counts():
-                factory = functools.partial(create_detector, "cpu", inputs.model,
-                                            inputs.labels, num_threads=threads)
-                make = functools.partial(bare_tflite, inputs.model, threads)
-                figures += kind_figures(kind, threads_label(threads), factory, make, clip, info,
-                                        rounds, budget, progress)
-        elif kind == "edgetpu":
+        if kind == "edgetpu":
             delegate, description = edgetpu_delegate()
             if delegate is None:
                 progress(f"detector edgetpu skipped: {description}")
@@ -286,17 +279,17 @@ def run(inputs: BenchInputs, progress: Progress) -> list[Figure]:
                                         budget, progress)
             except (OSError, RuntimeError, ValueError) as error:
                 progress(f"detector edgetpu skipped: {error}")
-        elif kind == "onnx":
-            missing = _onnx_missing(inputs)
-            if missing:
+        elif kind in ("cpu", "onnx"):
+            if kind == "onnx" and (missing := _onnx_missing(inputs)):
                 progress(f"detector onnx skipped: {missing}")
                 continue
-            assert inputs.onnx_model is not None and inputs.onnx_labels is not None
+            model, labels, bare = ((inputs.model, inputs.labels, bare_tflite) if kind == "cpu"
+                                   else (inputs.onnx_model, inputs.onnx_labels, bare_onnx))
             for threads in thread_counts():
-                factory = functools.partial(create_detector, "onnx", inputs.onnx_model,
-                                            inputs.onnx_labels, num_threads=threads)
-                make = functools.partial(bare_onnx, inputs.onnx_model, threads)
-                figures += kind_figures(kind, threads_label(threads), factory, make, clip, info,
+                factory = functools.partial(create_detector, kind, model, labels,
+                                            num_threads=threads)
+                figures += kind_figures(kind, threads_label(threads), factory,
+                                        functools.partial(bare, model, threads), clip, info,
                                         rounds, budget, progress)
         else:
             progress(f"detector {kind} skipped: unknown kind")

@@ -39,47 +39,46 @@ class VideoSampleEntry:
         return None
 
 
+def _box_header(head: bytes, remaining: int) -> tuple[str, int, int] | None:
+    """``(type, header length, box size)`` of the box starting with ``head`` (its first 16
+    bytes or fewer), ``remaining`` bytes before the end; None for a bad or cut-off box."""
+    if len(head) < 8:
+        return None
+    size, kind = struct.unpack_from(">I4s", head)
+    header = 8
+    if size == 1:  # 64-bit size
+        if len(head) < 16:
+            return None
+        size = struct.unpack_from(">Q", head, 8)[0]
+        header = 16
+    elif size == 0:  # to the end
+        size = remaining
+    if size < header or size > remaining:
+        return None
+    return kind.decode("latin-1"), header, size
+
+
 def iter_boxes(data: bytes, start: int = 0,
                end: int | None = None) -> Iterator[tuple[str, int, int]]:
     """Boxes in ``data[start:end]`` as (type, payload start, payload end); stops at a bad one."""
     end = len(data) if end is None else end
     pos = start
-    while pos + 8 <= end:
-        size, kind = struct.unpack_from(">I4s", data, pos)
-        header = 8
-        if size == 1:
-            if pos + 16 > end:
-                return
-            size = struct.unpack_from(">Q", data, pos + 8)[0]
-            header = 16
-        elif size == 0:
-            size = end - pos
-        if size < header or pos + size > end:
-            return
-        yield kind.decode("latin-1"), pos + header, pos + size
+    while (box := _box_header(data[pos:min(pos + 16, end)], end - pos)) is not None:
+        kind, header, size = box
+        yield kind, pos + header, pos + size
         pos += size
 
 
 def _file_boxes(handle: BinaryIO, file_size: int) -> Iterator[tuple[str, int, int]]:
     """Top-level boxes of an open file as (type, payload offset, box end); stops at a bad one."""
     pos = 0
-    while pos + 8 <= file_size:
+    while True:
         handle.seek(pos)
-        head = handle.read(16)
-        if len(head) < 8:
+        box = _box_header(handle.read(min(16, max(file_size - pos, 0))), file_size - pos)
+        if box is None:
             return
-        size, kind = struct.unpack_from(">I4s", head)
-        header = 8
-        if size == 1:
-            if len(head) < 16:
-                return
-            size = struct.unpack_from(">Q", head, 8)[0]
-            header = 16
-        elif size == 0:
-            size = file_size - pos
-        if size < header or pos + size > file_size:
-            return
-        yield kind.decode("latin-1"), pos + header, pos + size
+        kind, header, size = box
+        yield kind, pos + header, pos + size
         pos += size
 
 
