@@ -37,7 +37,7 @@ from nvr.bench.events_data import (
 from nvr.bench.model import Stat
 from nvr.config import load_config
 from nvr.events import EventStore
-from nvr.service import Service, prepare_media_folders, serve_http
+from nvr.service import Service, bind_http, prepare_media_folders, serve_http
 from nvr.web.app import create_app
 
 
@@ -74,7 +74,8 @@ async def run() -> None:
             service = Service(config)
             service.store = store
             async with trio.open_nursery() as nursery:
-                urls = await nursery.start(serve_http, create_app(service), config.web)
+                urls = await nursery.start(serve_http, create_app(service),
+                                     bind_http(config.web))
                 await compare(urls[0], config.database.path, now)
                 nursery.cancel_scope.cancel()
 

@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     models_commands = models.add_subparsers(dest="models_command", required=True,
                                             metavar="COMMAND")
     download = models_commands.add_parser(
-        "download", help="fetch the reference SSD MobileNet model and COCO labels")
+        "download", help="fetch the reference SSD MobileNet model and COCO labels from their "
+        "origin or a mirror (nvr ships them and uses them by default)")
     download.add_argument("--dest", default="models", metavar="DIR",
                           help="folder to write them to (default: ./models)")
     download.add_argument("--mirror", default=None, metavar="URL",
@@ -57,10 +58,12 @@ def _warn_about_roles(config: NvrConfig) -> None:
 
 
 def check_config(path: str) -> int:
+    from nvr.config.ffmpeg import use_ffmpeg
     from nvr.config.view import config_view
 
     logging.basicConfig(format="%(levelname)s: %(message)s")
     config = load_config(path)
+    use_ffmpeg(config.ffmpeg.path)  # the ffmpeg_cmds shown name it
     _warn_about_roles(config)
     try:
         yaml.safe_dump(config_view(config), sys.stdout, sort_keys=False)
@@ -82,7 +85,7 @@ def run(path: str, log_level: str | None) -> int:
     _warn_about_roles(config)
     service.prepare_media_folders(config, path)
     try:
-        trio.run(service.run, config)
+        trio.run(service.run, config, path)
     except service.StartupError as error:
         logging.getLogger("nvr").error("%s", error)
         return 1

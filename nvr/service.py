@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ import trio
 
 from nvr.camera import Camera
 from nvr.config import ConfigError, NvrConfig
+from nvr.config.ffmpeg import ffmpeg_executable, ffmpeg_version, use_ffmpeg
 from nvr.config.schema import WebConfig
 from nvr.detection.labels import load_labels
 from nvr.detection.setup import DetectorSetup, detector_setup, model_files
@@ -40,10 +42,12 @@ class StartupError(Exception):
 class Service:
     """What HTTP handlers read: the config and the live state of the service.
 
-    ``store`` and ``detectors`` are set while ``run_pipelines`` runs.
+    ``store`` and ``detectors`` are set while ``run_pipelines`` runs; ``source`` names the
+    config file in errors.
     """
 
     config: NvrConfig
+    source: str = "config"
     version: str = field(default_factory=version_string)
     started_at: float = field(default_factory=time.monotonic)
     cameras: dict[str, Camera] = field(init=False)
@@ -80,7 +84,7 @@ class Service:
         detectors = None
         if cameras and self.detects():
             # Loads the model once to check it: a missing or broken one stops start-up here.
-            detectors = await trio.to_thread.run_sync(detector_setup, self.config)
+            detectors = await trio.to_thread.run_sync(detector_setup, self.config, self.source)
         try:
             async with EventStore.open(self.config.database.path) as store:
                 await self._run_with_store(store, detectors, cameras, task_status)
@@ -149,20 +153,36 @@ def prepare_media_folders(config: NvrConfig, source: str) -> None:
         raise ConfigError(source, problems)
 
 
-async def serve_http(app: object, web: WebConfig, *,
+HTTP_BACKLOG = 100
+
+
+def bind_http(web: WebConfig) -> socket.socket:
+    """A socket listening on ``web.host:web.port``, bound before anything slow starts so that a
+    port in use stops start-up at once. Raises StartupError naming the keys."""
+    address = f"[{web.host}]:{web.port}" if ":" in web.host else f"{web.host}:{web.port}"
+    listener = socket.socket(socket.AF_INET6 if ":" in web.host else socket.AF_INET)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        listener.bind((web.host, web.port))
+        listener.listen(HTTP_BACKLOG)
+    except OSError as error:
+        listener.close()
+        raise StartupError(f"cannot listen on {address} (web.host, web.port): "
+                           f"{error.strerror or error}") from None
+    return listener
+
+
+async def serve_http(app: object, listener: socket.socket, *,
                      task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
-    """Serve ``app`` on ``web.host:web.port``; reports the bound URLs through ``task_status``."""
+    """Serve ``app`` on ``listener`` (from ``bind_http``), which Hypercorn then owns; reports
+    the bound URLs through ``task_status``."""
     config = hypercorn.config.Config()
-    config.bind = [f"[{web.host}]:{web.port}" if ":" in web.host else f"{web.host}:{web.port}"]
+    config.bind = [f"fd://{listener.detach()}"]
+    config.backlog = HTTP_BACKLOG
     config.accesslog = None
     config.errorlog = logging.getLogger("nvr.http")
-    try:
-        await hypercorn.trio.serve(app, config, task_status=task_status)
-    except* OSError as group:
-        error = group.exceptions[0]
-        raise StartupError(
-            f"cannot listen on {config.bind[0]}: {getattr(error, 'strerror', None) or error}"
-        ) from None
+    await hypercorn.trio.serve(app, config, task_status=task_status)
 
 
 async def _cancel_on_signal(cancel_scope: trio.CancelScope, *,
@@ -175,22 +195,31 @@ async def _cancel_on_signal(cancel_scope: trio.CancelScope, *,
             return
 
 
-async def run(config: NvrConfig) -> None:
-    """Run the service until SIGINT or SIGTERM, then cancel everything and return."""
+async def run(config: NvrConfig, source: str = "config") -> None:
+    """Run the service until SIGINT or SIGTERM, then cancel everything and return.
+
+    ``source`` names the config file in errors."""
     from nvr.web.app import create_app
 
-    service = Service(config)
-    app = create_app(service)
+    listener = bind_http(config.web)
+    use_ffmpeg(config.ffmpeg.path)
+    executable = ffmpeg_executable()
     try:
+        log.info("ffmpeg %s: %s", await trio.to_thread.run_sync(ffmpeg_version, executable),
+                 executable)
+        service = Service(config, source)
+        app = create_app(service)
         async with trio.open_nursery() as nursery:
             await nursery.start(_cancel_on_signal, nursery.cancel_scope)
-            # First: a missing model or a broken detector stops start-up here.
+            # A missing model or a broken detector stops start-up here, before serving.
             await nursery.start(service.run_pipelines)
-            urls = await nursery.start(serve_http, app, config.web)
+            urls = await nursery.start(serve_http, app, listener)
             log.info("nvr %s serving on %s", service.version, ", ".join(urls))
     except* (StartupError, ConfigError) as group:
         error: BaseException = group
         while isinstance(error, BaseExceptionGroup):
             error = error.exceptions[0]
         raise error from None
+    finally:
+        listener.close()  # a no-op once Hypercorn owns it
     log.info("stopped")

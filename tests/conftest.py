@@ -13,7 +13,7 @@ import pytest
 import trio
 
 from nvr.config import NvrConfig, load_config
-from nvr.service import Service, prepare_media_folders, serve_http
+from nvr.service import Service, bind_http, prepare_media_folders, serve_http
 from nvr.web.app import create_app
 from support import SSD, SSD_LABELS, shared_file
 
@@ -63,7 +63,7 @@ async def serve(nursery: trio.Nursery) -> AsyncIterator[Callable[..., Awaitable[
         prepare_media_folders(config, "test")
         service = Service(config)
         await nursery.start(functools.partial(service.run_pipelines, cameras=cameras))
-        urls = await nursery.start(serve_http, create_app(service), config.web)
+        urls = await nursery.start(serve_http, create_app(service), bind_http(config.web))
         client = httpx.AsyncClient(base_url=urls[0], timeout=10)
         clients.append(client)
         return Served(client, service)

@@ -45,7 +45,7 @@ cameras:
   back:
     ffmpeg:
       inputs:
-        - path: rtsp://10.0.0.1:554/video
+        - path: rtsp://127.0.0.1:554/video
           roles: [detect, rtmp]
     width: 1280
     height: 720

@@ -83,7 +83,7 @@ def test_machine_description_names_cpu_libraries_and_delegates() -> None:
     assert machine["memory_bytes"] > 0
     assert {"nvr", "numpy", "pillow", "simplejpeg", "trio"} <= set(machine["versions"])
     assert machine["pillow"]["distribution"] in ("pillow", "pillow-simd")
-    assert machine["ffmpeg"].startswith("ffmpeg version")
+    assert re.fullmatch(r"ffmpeg \d+\.\d+\S* \(/.+\)", machine["ffmpeg"])
     assert machine["detectors"] == {"cpu": "cpu (XNNPACK, 2 threads)"}
     json.dumps(machine)
 
@@ -187,15 +187,24 @@ def test_missing_video_exits_2_with_one_line(tmp_path: Path, monkeypatch: pytest
     assert capsys.readouterr().err == f"nvr bench: no video file at {tmp_path / 'none.mp4'}\n"
 
 
-def test_missing_default_model_says_how_to_fetch_it(tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch,
-                                                    capsys: pytest.CaptureFixture) -> None:
-    monkeypatch.chdir(tmp_path)
+def test_the_model_defaults_to_the_shipped_reference_ssd(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from nvr.bench.command import inputs_from_args
+    from nvr.cli import build_parser
+    from nvr.data import REFERENCE_LABELS, REFERENCE_MODEL
+
+    monkeypatch.chdir(tmp_path)  # nothing is looked up in the working directory
     (tmp_path / "clip.mp4").write_bytes(b"\0")
-    assert main(["bench", "--video", "clip.mp4"]) == 2
-    error = capsys.readouterr().err
-    assert error.startswith("nvr bench: no detector model at models/coco_ssd_mobilenet")
-    assert "nvr models download" in error and error.count("\n") == 1
+    inputs = inputs_from_args(build_parser().parse_args(["bench", "--video", "clip.mp4"]))
+    assert (inputs.model, inputs.labels) == (REFERENCE_MODEL, REFERENCE_LABELS)
+    assert inputs.model.is_file() and inputs.labels.is_file()
+
+
+def test_a_missing_model_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "clip.mp4").write_bytes(b"\0")
+    assert main(["bench", "--video", str(tmp_path / "clip.mp4"), "--model", "none.tflite",
+                 "--labels", "none.txt"]) == 2
+    assert capsys.readouterr().err == "nvr bench: no detector model at none.tflite\n"
 
 
 def test_inconsistent_options_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

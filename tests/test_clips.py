@@ -256,7 +256,7 @@ def test_parse_duration() -> None:
 
 def camera(**clips: object) -> CameraConfig:
     return CameraConfig.model_validate({
-        "ffmpeg": {"inputs": [{"path": "rtsp://cam/1", "roles": ["detect", "clips"]}]},
+        "ffmpeg": {"inputs": [{"path": "rtsp://127.0.0.1/1", "roles": ["detect", "clips"]}]},
         "width": 640, "height": 480, "clips": clips,
     })
 

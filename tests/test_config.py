@@ -49,7 +49,7 @@ def test_minimal_config_resolves_to_reference_defaults(write_config: Callable[..
         "roles": ["detect", "rtmp"],
         "cmd": f"{ffmpeg_executable()} -hide_banner -loglevel warning -avoid_negative_ts "
                "make_zero -fflags +genpts+discardcorrupt -use_wallclock_as_timestamps 1 "
-               "-rtsp_transport tcp -timeout 5000000 -i rtsp://10.0.0.1:554/video "
+               "-rtsp_transport tcp -timeout 5000000 -i rtsp://127.0.0.1:554/video "
                "-r 5 -f yuv4mpegpipe -pix_fmt yuv420p pipe:",
     }]
     assert view["clips"] == {"max_seconds": 300, "tmpfs_cache_size": "",
@@ -67,7 +67,7 @@ def test_minimal_config_resolves_to_reference_defaults(write_config: Callable[..
 def test_full_reference_style_config(write_config: Callable[..., Path]) -> None:
     path = write_config("""
         mqtt:
-          host: 10.0.0.2
+          host: 127.0.0.1
           user: nvr
           password: secret
         detectors:
@@ -96,10 +96,10 @@ def test_full_reference_style_config(write_config: Callable[..., Path]) -> None:
             ffmpeg:
               input_args: -rtsp_transport udp
               inputs:
-                - path: rtsp://cam/main
+                - path: rtsp://127.0.0.1/main
                   roles: [clips, record]
                   global_args: -loglevel info
-                - path: rtsp://cam/sub
+                - path: rtsp://127.0.0.1/sub
                   roles: [detect]
             width: 640
             height: 480
@@ -176,7 +176,7 @@ def test_environment_substitution(write_config: Callable[..., Path]) -> None:
           back:
             ffmpeg:
               inputs:
-                - path: "rtsp://{FRIGATE_USER}:{FRIGATE_RTSP_PASSWORD}@cam/{not_env}"
+                - path: "rtsp://{FRIGATE_USER}:{FRIGATE_RTSP_PASSWORD}@127.0.0.1/{not_env}"
                   roles: [detect]
             width: 640
             height: 480
@@ -184,10 +184,10 @@ def test_environment_substitution(write_config: Callable[..., Path]) -> None:
     environ = {"FRIGATE_RTSP_PASSWORD": "p4ss", "FRIGATE_MQTT_PASSWORD": "mq", "HOME": "/x"}
     config = load_config(path, environ)
 
-    assert config.cameras["back"].ffmpeg.inputs[0].path == "rtsp://from-config:p4ss@cam/{not_env}"
+    assert config.cameras["back"].ffmpeg.inputs[0].path == "rtsp://from-config:p4ss@127.0.0.1/{not_env}"
     assert config.mqtt is not None and config.mqtt.password == "mq"
     commands = config_view(config)["cameras"]["back"]["ffmpeg_cmds"]
-    assert "p4ss" not in json.dumps(commands) and "rtsp://*****@cam/" in commands[0]["cmd"]
+    assert "p4ss" not in json.dumps(commands) and "rtsp://*****@127.0.0.1/" in commands[0]["cmd"]
 
 
 def test_relative_paths_are_taken_from_the_config_folder(
@@ -232,10 +232,10 @@ def test_role_warnings(write_config: Callable[..., Path]) -> None:
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("rtsp://admin:hunter2@10.0.0.1:554/live", "rtsp://*****@10.0.0.1:554/live"),
-    ("http://cam/snap.cgi?user=admin&password=hunter2&ch=1",
-     "http://cam/snap.cgi?user=*****&password=*****&ch=1"),
-    ("rtsp://10.0.0.1/live", "rtsp://10.0.0.1/live"),
+    ("rtsp://admin:hunter2@127.0.0.1:554/live", "rtsp://*****@127.0.0.1:554/live"),
+    ("http://127.0.0.1/snap.cgi?user=admin&password=hunter2&ch=1",
+     "http://127.0.0.1/snap.cgi?user=*****&password=*****&ch=1"),
+    ("rtsp://127.0.0.1/live", "rtsp://127.0.0.1/live"),
     ("-i rtsp://u:p@a/x -f rawvideo pipe:", "-i rtsp://*****@a/x -f rawvideo pipe:"),
 ])
 def test_redact(text: str, expected: str) -> None:

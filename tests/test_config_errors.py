@@ -24,7 +24,7 @@ cameras:
 """
 
 
-def camera(path: str = "rtsp://cam/live", roles: str = "[detect]", extra: str = "") -> str:
+def camera(path: str = "rtsp://127.0.0.1/live", roles: str = "[detect]", extra: str = "") -> str:
     return CAMERA.format(path=path, roles=roles, extra=extra)
 
 
@@ -70,7 +70,7 @@ CASES = {
         "cameras.back.zones.back: zone name 'back' is also a camera name",
     ),
     "undefined environment variable": (
-        camera(path="'rtsp://admin:{FRIGATE_NOPE}@cam/live'"),
+        camera(path="'rtsp://admin:{FRIGATE_NOPE}@127.0.0.1/live'"),
         "cameras.back.ffmpeg.inputs[0].path: environment variable FRIGATE_NOPE is not set",
     ),
     "bad polygon": (

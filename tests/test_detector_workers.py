@@ -7,9 +7,9 @@ a ``Detector``, since a broken Edge TPU is not something we can plug in.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -21,9 +21,10 @@ import trio
 from PIL import Image
 
 from nvr.config import ConfigError, NvrConfig, load_config
+from nvr.data import REFERENCE_LABELS, REFERENCE_MODEL
 from nvr.detection import Detection, Detector, create_detector
 from nvr.detection import workers as workers_module
-from nvr.detection.download import REFERENCE_MODEL
+from nvr.detection.download import REFERENCE_MODEL as DOWNLOADS
 from nvr.detection.setup import detector_setup, model_files
 from nvr.detection.workers import DetectorError, DetectorPool
 from support import MINIMAL_CAMERA, SSD, SSD_LABELS, shared_file, wait_for
@@ -313,38 +314,22 @@ def config_with(write_config: Callable[..., Path]) -> Callable[[str], NvrConfig]
     return lambda extra: load_config(write_config(MINIMAL_CAMERA + extra), {})
 
 
-def test_default_model_files_are_under_the_working_directory(
+def test_without_a_model_block_the_shipped_reference_model_is_used(
         config_with: Callable[[str], NvrConfig], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    model, labels = (tmp_path / "models" / file.name for file in REFERENCE_MODEL)
-    assert model_files(config_with("")) == (model, labels)
-    with pytest.raises(ConfigError) as caught:
-        detector_setup(config_with(""), "config.yml")
-    assert caught.value.source == "config.yml"
-    assert caught.value.problems == [
-        f'model.path: no detector model at {model}; run "nvr models download" (fetches the '
-        "reference SSD model and labels into ./models) or set model.path and "
-        "model.labelmap_path",
-        f'model.labelmap_path: no label map at {labels}; run "nvr models download" (fetches '
-        "the reference SSD model and labels into ./models) or set model.path and "
-        "model.labelmap_path",
-    ]
-
-
-def test_downloaded_reference_model_in_the_default_folder(
-        config_with: Callable[[str], NvrConfig], tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "models").mkdir()
-    for relative in (SSD, SSD_LABELS):
-        shutil.copy(shared_file(relative), tmp_path / relative)
-    monkeypatch.chdir(tmp_path)
-    config = config_with("model: {width: 300, height: 300}\n"
-                         "detectors: {cpu1: {type: cpu, num_threads: 1}}\n")
-    factories = detector_setup(config).factories
-    assert list(factories) == ["cpu1"]
-    detector = factories["cpu1"]()
-    assert detector.input_size == SIZE
+    monkeypatch.chdir(tmp_path)  # nothing is looked up in the working directory
+    config = config_with("detectors: {cpu1: {type: cpu, num_threads: 1}}\n")
+    model, labels = model_files(config)
+    assert (model, labels) == (REFERENCE_MODEL, REFERENCE_LABELS)
+    assert model.parent.name == "data" and model.parent.parent.name == "nvr"
+    # The very files of ../shared (and of the model zoo: the download's checksums).
+    for shipped, original in ((model, SSD), (labels, SSD_LABELS)):
+        assert shipped.read_bytes() == shared_file(original).read_bytes()
+    assert [hashlib.sha256(path.read_bytes()).hexdigest() for path in (model, labels)] == [
+        file.sha256 for file in DOWNLOADS]
+    setup = detector_setup(config)
+    assert setup.input_size == SIZE  # the model's own, not Frigate's 320 default
+    detector = setup.factories["cpu1"]()
     assert detector.detect(photo_tensor("grace_hopper.bmp"))[0].label == "person"
 
 
@@ -356,7 +341,8 @@ def test_a_configured_model_that_is_missing(config_with: Callable[[str], NvrConf
         detector_setup(config)
     [problem] = caught.value.problems
     assert problem.startswith(f"model.path: no detector model at {tmp_path}/nowhere/ssd.tflite;")
-    assert '"nvr models download' in problem
+    assert problem.endswith("check model.path (without it nvr uses the reference SSD model it "
+                            "ships)")
 
 
 async def test_configured_models_from_shared_serve_a_pool(

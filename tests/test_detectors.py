@@ -12,7 +12,7 @@ from PIL import Image
 
 from nvr.detection import Detection, Detector, create_detector, load_labels
 from nvr.detection import tflite as tflite_module
-from nvr.detection.onnx import non_max_suppression
+from nvr.detection.nms import non_max_suppression
 from support import SSD, SSD_LABELS, shared_file
 
 YOLOX = "models/yolox_nano.onnx"

@@ -324,12 +324,12 @@ RETENTION_CONFIG = """
 snapshots: {retain: {default: 5}}
 cameras:
   front:
-    ffmpeg: {inputs: [{path: rtsp://10.0.0.1/a, roles: [detect]}]}
+    ffmpeg: {inputs: [{path: rtsp://127.0.0.1/a, roles: [detect]}]}
     width: 640
     height: 360
     snapshots: {enabled: true, retain: {default: 10, objects: {car: 2, dog: 0}}}
   back:
-    ffmpeg: {inputs: [{path: rtsp://10.0.0.2/a, roles: [detect]}]}
+    ffmpeg: {inputs: [{path: rtsp://127.0.0.1/a, roles: [detect]}]}
     width: 640
     height: 360
     snapshots: {enabled: true}

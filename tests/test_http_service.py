@@ -19,14 +19,14 @@ cameras:
   front:
     ffmpeg:
       inputs:
-        - path: rtsp://admin:cam-secret@10.0.0.5:554/stream1
+        - path: rtsp://admin:cam-secret@127.0.0.1:554/stream1
           roles: [detect]
     width: 640
     height: 360
   back:
     ffmpeg:
       inputs:
-        - path: http://10.0.0.6/video.cgi?user=admin&password=cam-secret
+        - path: http://127.0.0.1/video.cgi?user=admin&password=cam-secret
           roles: [detect]
     width: 640
     height: 360
@@ -56,7 +56,7 @@ async def test_config_is_json_without_secrets(media_config, serve) -> None:
     assert set(body["cameras"]) == {"front", "back"}
     assert body["mqtt"]["topic_prefix"] == "frigate" and "password" not in body["mqtt"]
     front_cmd = body["cameras"]["front"]["ffmpeg_cmds"][0]["cmd"]
-    assert "rtsp://*****@10.0.0.5:554/stream1" in front_cmd
+    assert "rtsp://*****@127.0.0.1:554/stream1" in front_cmd
     assert "user=*****&password=*****" in body["cameras"]["back"]["ffmpeg_cmds"][0]["cmd"]
     assert body["cameras"]["front"]["objects"]["track"] == ["person"]
 

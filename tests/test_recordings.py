@@ -174,7 +174,7 @@ async def test_run_recordings_files_expires_and_survives_errors(
         media: {{clips: {tmp_path}/clips, recordings: {rec}, cache: {tmp_path}/cache}}
         cameras:
           front:
-            ffmpeg: {{inputs: [{{path: rtsp://10.0.0.1/a, roles: [detect, record]}}]}}
+            ffmpeg: {{inputs: [{{path: rtsp://127.0.0.1/a, roles: [detect, record]}}]}}
             width: 640
             height: 360
             record: {{enabled: true, retain_days: 1}}
@@ -210,12 +210,12 @@ CLIP_RETENTION_CONFIG = """
 clips: {retain: {default: 5}}
 cameras:
   front:
-    ffmpeg: {inputs: [{path: rtsp://10.0.0.1/a, roles: [detect, clips]}]}
+    ffmpeg: {inputs: [{path: rtsp://127.0.0.1/a, roles: [detect, clips]}]}
     width: 640
     height: 360
     clips: {enabled: true, retain: {default: 10, objects: {car: 2}}}
   back:
-    ffmpeg: {inputs: [{path: rtsp://10.0.0.2/a, roles: [detect, clips]}]}
+    ffmpeg: {inputs: [{path: rtsp://127.0.0.1/a, roles: [detect, clips]}]}
     width: 640
     height: 360
     clips: {enabled: true}
@@ -341,7 +341,7 @@ async def test_disk_guard_deletes_oldest_recordings_then_clips(
                  min_free_mb: 0, min_free_percent: 0}}
         cameras:
           front:
-            ffmpeg: {{inputs: [{{path: rtsp://10.0.0.1/a, roles: [detect, clips, record]}}]}}
+            ffmpeg: {{inputs: [{{path: rtsp://127.0.0.1/a, roles: [detect, clips, record]}}]}}
             width: 640
             height: 360
             record: {{enabled: true}}

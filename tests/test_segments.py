@@ -318,7 +318,7 @@ def refreshed(cache: SegmentCache) -> list[float]:
 
 
 def test_stall_timeout_follows_the_segment_length(media_config: Callable[[str], NvrConfig]) -> None:
-    command = writer(media_config(writer_config("rtsp://10.0.0.1/video", "-re")), "cam")
+    command = writer(media_config(writer_config("rtsp://127.0.0.1/video", "-re")), "cam")
     assert default_stall_timeout(command) == 3 * 10 + 20
 
 

@@ -37,7 +37,7 @@ from nvr.bench.timing import milliseconds
 from nvr.bench.workload import VideoInfo, probe
 from nvr.camera import Camera
 from nvr.render import Overlays, render_jpeg
-from nvr.service import Service, prepare_media_folders, serve_http
+from nvr.service import Service, bind_http, prepare_media_folders, serve_http
 from nvr.web.app import create_app
 
 GROUP = "api"
@@ -106,7 +106,8 @@ async def _measure(inputs: BenchInputs, video: VideoInfo, settings: Settings,
         [camera] = service.cameras.values()
         async with trio.open_nursery() as nursery:
             await nursery.start(service.run_pipelines)
-            [base, *_] = await nursery.start(serve_http, create_app(service), config.web)
+            [base, *_] = await nursery.start(serve_http, create_app(service),
+                                     bind_http(config.web))
             with trio.fail_after(STARTUP_TIMEOUT):
                 while camera.latest is None:
                     await trio.sleep(0.05)

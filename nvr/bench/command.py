@@ -33,8 +33,8 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     bench.add_argument("--video", type=Path, metavar="FILE", help="footage to decode and "
                        "process (required unless the config's camera reads a file)")
     bench.add_argument("--model", type=Path, metavar="FILE",
-                       help="TFLite SSD model (default: ./models, as nvr models download "
-                            "puts it)")
+                       help="TFLite SSD model (default: the config's, else the reference "
+                            "SSD shipped with nvr)")
     bench.add_argument("--labels", type=Path, metavar="FILE", help="its labels")
     bench.add_argument("--onnx-model", type=Path, metavar="FILE",
                        help="YOLOX .onnx model for the onnx detector kind")
@@ -64,32 +64,25 @@ def _config_video(config: NvrConfig) -> Path:
     return path
 
 
-def _reference_model() -> tuple[Path, Path]:
-    from nvr.detection.download import REFERENCE_MODEL
-    from nvr.detection.setup import DEFAULT_MODEL_DIR
-
-    model, labels = (Path(DEFAULT_MODEL_DIR) / file.name for file in REFERENCE_MODEL)
-    return model, labels
-
-
 def _pair(model: Path | None, labels: Path | None, option: str) -> None:
     if (model is None) != (labels is None):
         raise UsageError(f"--{option}-model and --{option}-labels go together" if option
                          else "--model and --labels go together")
 
 
-def _check_file(path: Path, what: str, hint: str = "") -> None:
+def _check_file(path: Path, what: str) -> None:
     if not path.is_file():
-        raise UsageError(f"no {what} at {path}{hint}")
+        raise UsageError(f"no {what} at {path}")
 
 
 def inputs_from_args(args: argparse.Namespace) -> BenchInputs:
-    """The inputs the options name, completed from ``-c CONFIG`` and ./models.
+    """The inputs the options name, completed from ``-c CONFIG`` and the packaged model.
 
     Raises UsageError (one line) for a missing file or an inconsistent choice, and
     ConfigError for a bad config.
     """
-    from nvr.detection.setup import DOWNLOAD_HINT, model_files
+    from nvr.data import REFERENCE_LABELS, REFERENCE_MODEL
+    from nvr.detection.setup import model_files
 
     _pair(args.model, args.labels, "")
     _pair(args.onnx_model, args.onnx_labels, "onnx")
@@ -107,7 +100,7 @@ def inputs_from_args(args: argparse.Namespace) -> BenchInputs:
         if tflite_config is not None:
             model, labels = model_files(tflite_config, str(args.config))
         else:
-            model, labels = _reference_model()
+            model, labels = REFERENCE_MODEL, REFERENCE_LABELS
     if not kinds:
         kinds = ["cpu"] + (["onnx"] if onnx_model is not None else [])
     if "onnx" in kinds and (onnx_model is None or onnx_labels is None):
@@ -119,10 +112,8 @@ def inputs_from_args(args: argparse.Namespace) -> BenchInputs:
     else:
         raise UsageError("--video FILE is required (footage to decode and process)")
     _check_file(video, "video file")
-    hint = "" if args.model or (config and config.model.path and "onnx" not in kinds) else \
-        f"; {DOWNLOAD_HINT}, or give --model and --labels"
-    _check_file(model, "detector model", hint)
-    _check_file(labels, "label file", hint)
+    _check_file(model, "detector model")
+    _check_file(labels, "label file")
     if "onnx" in kinds:
         _check_file(onnx_model, "ONNX model")
         _check_file(onnx_labels, "ONNX label file")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import subprocess
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import fields
@@ -86,16 +85,11 @@ def _pillow() -> dict[str, Any]:
             "simd": distribution == "pillow-simd" or ".post" in version}
 
 
-def _ffmpeg_version() -> str:
-    try:
-        from nvr.config.ffmpeg import ffmpeg_executable
+def _ffmpeg() -> str:
+    from nvr.config.ffmpeg import ffmpeg_executable, ffmpeg_version
 
-        result = subprocess.run([ffmpeg_executable(), "-version"], capture_output=True,
-                                text=True, timeout=20, check=False)
-    except (OSError, ImportError, RuntimeError, subprocess.SubprocessError) as error:
-        return f"unavailable ({error})"
-    lines = result.stdout.splitlines()
-    return lines[0] if lines else f"unavailable (exit code {result.returncode})"
+    executable = ffmpeg_executable()
+    return f"ffmpeg {ffmpeg_version(executable)} ({executable})"
 
 
 def machine_description(delegates: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -128,7 +122,7 @@ def machine_description(delegates: Mapping[str, str] | None = None) -> dict[str,
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "versions": versions,
         "pillow": pillow,
-        "ffmpeg": _ffmpeg_version(),
+        "ffmpeg": _ffmpeg(),
         "detectors": dict(delegates or {}),
     }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -26,15 +27,41 @@ def default_input_args(path: str) -> list[str]:
     return list(GENERIC_INPUT_ARGS)
 
 
-@cache
+_configured_ffmpeg: str | None = None
+
+
+def use_ffmpeg(path: str | None) -> None:
+    """Run ``path`` (``ffmpeg.path`` of the config) for every ffmpeg of this process from now
+    on; None: the default of ``ffmpeg_executable``."""
+    global _configured_ffmpeg
+    _configured_ffmpeg = path
+
+
 def ffmpeg_executable() -> str:
-    """``ffmpeg`` from PATH, else the binary shipped in the imageio-ffmpeg wheel."""
+    """The ffmpeg binary: the one ``use_ffmpeg`` chose, else ``ffmpeg`` from PATH, else the
+    binary shipped in the imageio-ffmpeg wheel."""
+    return _configured_ffmpeg or _default_ffmpeg()
+
+
+@cache
+def _default_ffmpeg() -> str:
     found = shutil.which("ffmpeg")
     if found:
         return found
     import imageio_ffmpeg
 
     return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def ffmpeg_version(executable: str) -> str:
+    """The version ``executable -version`` reports (``5.1.6-0+deb12u1``), or why not."""
+    try:
+        result = subprocess.run([executable, "-version"], capture_output=True, text=True,
+                                timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"unknown ({error})"
+    words = result.stdout.split(maxsplit=3)
+    return words[2] if len(words) > 2 and words[:2] == ["ffmpeg", "version"] else "unknown"
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ environment substitution, absolute paths and checks across blocks."""
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TypeVar
@@ -19,12 +20,13 @@ from nvr.config.schema import (
     NvrConfig,
     ObjectsConfig,
 )
+from nvr.data import DATA_DIR
 
 M = TypeVar("M", bound=BaseModel)
 
 # Routes that win over /api/<camera>: a camera with one of these names could not be reached.
 RESERVED_CAMERA_NAMES = frozenset({"events", "stats", "config", "version"})
-ENV_PLACEHOLDER = re.compile(r"\{(FRIGATE_[A-Za-z0-9_]*)\}")
+ENV_PLACEHOLDER = re.compile(r"\{(FRIGATE_[A-Za-z0-9_]*|NVR_DATA)\}")
 
 
 def inherit(base: M, override: M) -> M:
@@ -34,7 +36,8 @@ def inherit(base: M, override: M) -> M:
 
 
 def substitute_env(text: str, env: Mapping[str, str], where: str, problems: list[str]) -> str:
-    """Replace ``{FRIGATE_*}`` placeholders; an unset variable is a problem at ``where``."""
+    """Replace ``{FRIGATE_*}`` (and ``{NVR_DATA}``) placeholders; an unset variable is a
+    problem at ``where``."""
 
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
@@ -131,17 +134,31 @@ def _absolute(path: str, base_dir: Path) -> str:
     return str((base_dir / Path(path).expanduser()).resolve())
 
 
+def _ffmpeg_path(path: str | None, base_dir: Path, problems: list[str]) -> str | None:
+    """``ffmpeg.path`` as an absolute file: a path is taken from ``base_dir``, a bare name is
+    looked up on PATH."""
+    if path is None:
+        return None
+    found = shutil.which(_absolute(path, base_dir) if "/" in path else path)
+    if found is None:
+        problems.append(f"ffmpeg.path: no executable ffmpeg at {path}")
+        return None
+    return str(Path(found).absolute())
+
+
 def resolve(config: NvrConfig, source: str, base_dir: Path,
             environ: Mapping[str, str]) -> NvrConfig:
     """The config as the service uses it; raises ConfigError naming every problem.
 
     Relative paths are taken from ``base_dir`` (the config file's folder). Placeholders
     ``{FRIGATE_*}`` in input paths and the MQTT password come from ``environ`` and the
-    config's own ``environment_vars``; the real environment wins.
+    config's own ``environment_vars``; the real environment wins. ``{NVR_DATA}`` is the folder
+    of the files shipped with nvr (``nvr.data``: the reference model, the demo's photo).
     """
     problems = _cross_checks(config)
     env = {key: value for key, value in {**config.environment_vars, **environ}.items()
            if key.startswith("FRIGATE_")}
+    env["NVR_DATA"] = str(DATA_DIR)
     cameras = {name: _camera(config, name, camera, env, problems)
                for name, camera in config.cameras.items()}
     mqtt = config.mqtt
@@ -149,6 +166,8 @@ def resolve(config: NvrConfig, source: str, base_dir: Path,
         mqtt = mqtt.model_copy(update={
             "password": substitute_env(mqtt.password, env, "mqtt.password", problems),
         })
+    ffmpeg = config.ffmpeg.model_copy(update={
+        "path": _ffmpeg_path(config.ffmpeg.path, base_dir, problems)})
     if problems:
         raise ConfigError(source, problems)
 
@@ -164,6 +183,7 @@ def resolve(config: NvrConfig, source: str, base_dir: Path,
     })
     return config.model_copy(update={
         "cameras": cameras,
+        "ffmpeg": ffmpeg,
         "mqtt": mqtt,
         "media": media,
         "model": model,

@@ -153,7 +153,10 @@ class FfmpegConfig(Block):
 
     `input_args` left unset means: the generic arguments of `nvr.config.ffmpeg`, plus
     the RTSP ones for `rtsp://` inputs (ffmpeg refuses RTSP options on other inputs).
+    `path` (an nvr addition) names the ffmpeg binary: a file, or a name looked up on PATH.
     """
+
+    path: str | None = None
 
     global_args: FfmpegArgs = ["-hide_banner", "-loglevel", "warning"]
     hwaccel_args: FfmpegArgs = []

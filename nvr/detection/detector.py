@@ -13,6 +13,9 @@ MIN_SCORE = 0.4
 
 KINDS = ("cpu", "edgetpu", "onnx")
 
+ONNX_INSTALL_HINT = "pip install 'nvr[onnx]'"
+"""How to get onnxruntime, which only the ``onnx`` detector needs."""
+
 
 @dataclass(frozen=True, slots=True)
 class Detection:
@@ -68,7 +71,7 @@ def create_detector(kind: str, model_path: str | Path, labels_path: str | Path, 
             from nvr.detection.onnx import OnnxDetector
         except ImportError as error:
             raise ImportError(f"the onnx detector needs onnxruntime ({error}): "
-                              "pip install 'nvr[onnx]'") from error
+                              f"{ONNX_INSTALL_HINT}") from error
         return OnnxDetector(model_path, labels_path, num_threads=num_threads,
                             input_size=input_size)
     from nvr.detection.tflite import TFLiteDetector

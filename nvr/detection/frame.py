@@ -17,7 +17,7 @@ from nvr._fast.regions import crop_to_tensor, region_for_box, select_regions
 from nvr.config.polygons import parse_mask
 from nvr.config.schema import CameraConfig, FilterConfig
 from nvr.detection.detector import MIN_SCORE, Detection
-from nvr.detection.onnx import non_max_suppression
+from nvr.detection.nms import non_max_suppression
 from nvr.frames import Box, planes
 from nvr.masks import polygon_mask
 

@@ -10,6 +10,7 @@ from PIL import Image
 
 from nvr.detection.detector import MIN_SCORE, Detection, Detector
 from nvr.detection.labels import load_labels
+from nvr.detection.nms import non_max_suppression
 
 STRIDES = (8, 16, 32)
 NMS_IOU = 0.45
@@ -102,25 +103,3 @@ def _grid(width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
         strides.append(np.full((gx.size, 1), stride))
     return (np.concatenate(offsets).astype(np.float32),
             np.concatenate(strides).astype(np.float32))
-
-
-def non_max_suppression(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray,
-                        iou_limit: float) -> np.ndarray:
-    """Indices of the boxes kept by greedy per-class NMS, best score first.
-
-    A box is dropped when it overlaps a better kept box of the same class by IoU > ``iou_limit``.
-    """
-    order = np.argsort(-scores, kind="stable")
-    x1, y1, x2, y2 = boxes[order].T
-    classes = classes[order]
-    widths = np.clip(np.minimum(x2[:, None], x2) - np.maximum(x1[:, None], x1), 0, None)
-    heights = np.clip(np.minimum(y2[:, None], y2) - np.maximum(y1[:, None], y1), 0, None)
-    overlap = widths * heights
-    areas = (x2 - x1) * (y2 - y1)
-    iou = overlap / (areas[:, None] + areas - overlap)
-    suppresses = np.triu((iou > iou_limit) & (classes[:, None] == classes), k=1)
-    dropped = np.zeros(order.size, bool)
-    for index in range(order.size):
-        if not dropped[index]:
-            dropped |= suppresses[index]
-    return order[~dropped]

@@ -12,14 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nvr.config import ConfigError, NvrConfig
-from nvr.detection.detector import Detector, create_detector
-from nvr.detection.download import REFERENCE_MODEL
-
-DEFAULT_MODEL_DIR = "models"
-"""Where ``nvr models download`` writes by default, relative to the working directory."""
-
-DOWNLOAD_HINT = ('run "nvr models download" (fetches the reference SSD model and labels into '
-                 f"./{DEFAULT_MODEL_DIR}) or set model.path and model.labelmap_path")
+from nvr.data import REFERENCE_LABELS, REFERENCE_MODEL
+from nvr.detection.detector import ONNX_INSTALL_HINT, Detector, create_detector
 
 
 def _kinds(config: NvrConfig) -> set[str]:
@@ -28,7 +22,7 @@ def _kinds(config: NvrConfig) -> set[str]:
 
 def model_files(config: NvrConfig, source: str = "config") -> tuple[Path, Path]:
     """The model and label files: ``model.path`` and ``model.labelmap_path`` of the config, or
-    the reference SSD model under ./models for the TFLite kinds (``cpu``, ``edgetpu``).
+    the reference SSD model and COCO labels shipped in the package (``nvr.data``).
 
     Raises ConfigError for an ``onnx`` detector without both paths: there is no default.
     """
@@ -39,10 +33,8 @@ def model_files(config: NvrConfig, source: str = "config") -> tuple[Path, Path]:
                     for key, value in (("model.path", model), ("model.labelmap_path", labels))
                     if value is None]
         raise ConfigError(source, problems)
-    default_dir = Path.cwd() / DEFAULT_MODEL_DIR
-    reference_model, reference_labels = (default_dir / file.name for file in REFERENCE_MODEL)
-    return (Path(model) if model else reference_model,
-            Path(labels) if labels else reference_labels)
+    return (Path(model) if model else REFERENCE_MODEL,
+            Path(labels) if labels else REFERENCE_LABELS)
 
 
 def _missing(config: NvrConfig, model: Path, labels: Path) -> list[str]:
@@ -52,10 +44,23 @@ def _missing(config: NvrConfig, model: Path, labels: Path) -> list[str]:
             ("model.labelmap_path", config.model.labelmap_path, labels, "label map")):
         if path.is_file():
             continue
-        hint = (f'check {key} (the reference SSD model and labels can be fetched with '
-                '"nvr models download --dest DIR")' if given else DOWNLOAD_HINT)
+        hint = (f"check {key} (without it nvr uses the reference SSD model it ships)" if given
+                else "this file ships with nvr: reinstall it")
         problems.append(f"{key}: no {what} at {path}; {hint}")
     return problems
+
+
+def _missing_backends(config: NvrConfig) -> list[str]:
+    """Detectors whose backend library is not installed (it is optional)."""
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        return []
+    return [f"detectors.{name}.type: onnx needs onnxruntime, which is not installed; "
+            f"{ONNX_INSTALL_HINT}"
+            for name, detector in config.detectors.items() if detector.type == "onnx"]
 
 
 def _input_size(config: NvrConfig, model: Path, labels: Path,
@@ -102,6 +107,9 @@ def detector_setup(config: NvrConfig, source: str = "config") -> DetectorSetup:
     if "onnx" in kinds and len(kinds) > 1:
         raise ConfigError(source, ["detectors: onnx and TFLite (cpu, edgetpu) detectors cannot "
                                    "be mixed: they share one model (model.path)"])
+    problems = _missing_backends(config)
+    if problems:
+        raise ConfigError(source, problems)
     model, labels = model_files(config, source)
     problems = _missing(config, model, labels)
     if problems:
