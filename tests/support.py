@@ -16,6 +16,8 @@ import httpx
 import pytest
 import trio
 
+from nvr.config.ffmpeg import ffmpeg_executable, ffmpeg_version
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
@@ -32,6 +34,12 @@ def unavailable(message: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message)
     pytest.skip(message)
+
+
+def ffmpeg_major() -> int:
+    """The major version of the ffmpeg the tests run (Debian 12's is 5, the wheel's 9)."""
+    version = ffmpeg_version(ffmpeg_executable())
+    return int(version.split(".")[0]) if version[:1].isdigit() else 0
 
 
 def free_port() -> int:

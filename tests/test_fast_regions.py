@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from nvr._fast.regions import crop_to_tensor, reduce_boxes, region_for_box, select_regions
 from nvr.capture.decode import decode_file
 from nvr.frames import Box, new_frame, planes
-from support import shared_file
+from support import ffmpeg_major, shared_file
 
 VIDEO = "media/intel_one_by_one_person_detection_768x432.mp4"
 
@@ -318,4 +318,8 @@ def test_crop_matches_ffmpeg_on_real_footage(video: str, region: Box, size: int,
 
     ours = crop(tuple(frame), region, size)
 
+    if "full_chroma_inp" in flags and ffmpeg_major() <= 5:
+        # ffmpeg 5's swscale ignores full_chroma_inp for 4:2:0 input (measured on Debian's
+        # 5.1: 0.21 from ours, exactly as without the flag); ffmpeg 9 honours it (0.005).
+        tolerance = 0.5
     assert np.abs(ours.astype(int) - theirs).mean() < tolerance

@@ -32,7 +32,7 @@ from nvr.recording.segments import (
     trim_cache,
 )
 from nvr.recording.writer import default_stall_timeout, supervise_writer
-from support import CYCLIST, FOOTAGE, shared_file, wait_for
+from support import CYCLIST, FOOTAGE, ffmpeg_major, shared_file, wait_for
 
 T0 = datetime(2024, 1, 1, 12, 0, 0)  # local time, as in the file names
 EPOCH0 = T0.timestamp()
@@ -391,6 +391,8 @@ async def test_stalled_writer_is_stopped_cleanly_and_restarted(
     assert "cam: ffmpeg wrote no new segment for 2 s" in caplog.text
     assert "cam: restarting ffmpeg in 1 s" in caplog.text
     assert len(stops) >= 1
-    # Stopped with SIGTERM and a grace period: its open segment was closed properly.
+    # Stopped with SIGTERM and a grace period: its open segment was closed properly. (Debian's
+    # ffmpeg 5.1 has written nothing of these 3 s when the stream freezes: nothing to close.)
     first = min(folder.glob("cam-*.mp4"))
-    assert segment_duration(first) > 0
+    if ffmpeg_major() > 5:
+        assert segment_duration(first) > 0
