@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from nvr.config import ConfigError, load_config, role_warnings
 from nvr.config.ffmpeg import camera_commands, ffmpeg_executable
 from nvr.config.view import config_view, redact
+from nvr.data import DEMO_IMAGE
 from support import MINIMAL_CAMERA
 
 # The camera object of reference §2.10, resolved from the same minimal config
@@ -170,7 +172,7 @@ def test_full_reference_style_config(write_config: Callable[..., Path]) -> None:
 
 def test_environment_substitution(write_config: Callable[..., Path]) -> None:
     path = write_config("""
-        mqtt: {host: broker, password: "{FRIGATE_MQTT_PASSWORD}"}
+        mqtt: {host: 127.0.0.1, password: "{FRIGATE_MQTT_PASSWORD}"}
         environment_vars: {FRIGATE_USER: from-config}
         cameras:
           back:
@@ -201,6 +203,48 @@ model: {path: models/ssd.tflite}
     assert config.media.clips == str(tmp_path / "media" / "clips")
     assert config.database.path == str(tmp_path / "media" / "clips" / "frigate.db")
     assert config.model.path == str(tmp_path / "models" / "ssd.tflite")
+
+
+def test_nvr_data_placeholder_names_the_shipped_files(write_config: Callable[..., Path]) -> None:
+    path = write_config("""
+        cameras:
+          demo:
+            ffmpeg:
+              inputs:
+                - path: "movie='{NVR_DATA}/grace_hopper.png'"
+                  input_args: -f lavfi
+                  roles: [detect]
+            width: 640
+            height: 480
+    """)
+    [camera_input] = load_config(path, {}).cameras["demo"].ffmpeg.inputs
+    assert camera_input.path == f"movie='{DEMO_IMAGE}'"
+    assert DEMO_IMAGE.is_file()
+
+
+def test_the_demo_config_runs_the_shipped_photo_with_clips_and_snapshots() -> None:
+    config = load_config(Path(__file__).parents[1] / "examples" / "demo.yml", {})
+    demo = config.cameras["demo"]
+    [command] = camera_commands("demo", demo, config.media)
+    assert command.roles == ("detect", "clips")
+    assert f"movie='{DEMO_IMAGE}'" in command.line and "-c:v libx264" in command.line
+    assert demo.clips.enabled and demo.snapshots.enabled and list(demo.zones) == ["left_half"]
+    assert config.model.path is None  # the shipped reference model
+
+
+def test_ffmpeg_path_is_a_file_from_the_config_folder_or_a_name_on_path(
+    write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    binary = tmp_path / "bin" / "ffmpeg"
+    binary.parent.mkdir()
+    binary.symlink_to(ffmpeg_executable())
+    config = load_config(write_config(MINIMAL_CAMERA + "ffmpeg: {path: bin/ffmpeg}\n"), {})
+    assert config.ffmpeg.path == str(binary)
+    on_path = load_config(write_config(MINIMAL_CAMERA + "ffmpeg: {path: sh}\n"), {})
+    assert on_path.ffmpeg.path == shutil.which("sh")
+    with pytest.raises(ConfigError) as caught:
+        load_config(write_config(MINIMAL_CAMERA + "ffmpeg: {path: nowhere/ffmpeg}\n"), {})
+    assert caught.value.problems == ["ffmpeg.path: no executable ffmpeg at nowhere/ffmpeg"]
 
 
 def test_json_and_yaml_extensions(write_config: Callable[..., Path]) -> None:

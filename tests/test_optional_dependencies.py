@@ -20,12 +20,13 @@ NOT_IMPORTED = (BACKEND_OF_AN_EXTRA, "nvr.__main__")  # the latter runs the comm
 
 
 def without_optional(code: str) -> list[str]:
-    """A command running ``code`` where importing an optional package fails."""
+    """A command running ``code`` where importing an optional package fails (run it outside
+    the checkout, whose ``nvr`` folder has no built kernels)."""
     block = "".join(f"sys.modules[{name!r}] = None\n" for name in OPTIONAL)
     return [sys.executable, "-c", f"import sys\n{block}{textwrap.dedent(code)}"]
 
 
-def test_every_module_imports_without_the_optional_packages() -> None:
+def test_every_module_imports_without_the_optional_packages(tmp_path: Path) -> None:
     code = f"""
         import importlib, pkgutil, nvr
         failed = []
@@ -38,13 +39,14 @@ def test_every_module_imports_without_the_optional_packages() -> None:
                 failed.append(f"{{module.name}}: {{error}}")
         print("\\n".join(failed) or "ok")
         """
-    result = subprocess.run(without_optional(code), capture_output=True, text=True, timeout=120)
+    result = subprocess.run(without_optional(code), capture_output=True, text=True, timeout=120,
+                            cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
     # The check itself bites: the backend of the extra does need it.
     result = subprocess.run(without_optional(f"import {BACKEND_OF_AN_EXTRA}"),
-                            capture_output=True, text=True, timeout=60)
-    assert "ImportError" in result.stderr or "ModuleNotFoundError" in result.stderr
+                            capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert "import of onnxruntime halted" in result.stderr
 
 
 def test_an_onnx_detector_without_onnxruntime_is_a_config_error(

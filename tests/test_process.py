@@ -14,6 +14,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from nvr.config.ffmpeg import ffmpeg_executable, ffmpeg_version
 from nvr.version import version_string
 from support import FOOTAGE, MINIMAL_CAMERA, SSD, SSD_LABELS, free_port, shared_file
 
@@ -138,6 +139,46 @@ media: {{clips: media/clips, recordings: media/recordings, cache: media/cache}}
     assert process.returncode == 0, output
     assert "Edge TPU 'usb' not available" in output and "running the detector on the CPU" in output
     assert "Traceback" not in output
+
+
+def test_ffmpeg_path_names_the_binary_every_ffmpeg_runs(write_config: Callable[..., Path],
+                                                        tmp_path: Path) -> None:
+    binary = tmp_path / "my-ffmpeg"
+    binary.symlink_to(ffmpeg_executable())
+    port = free_port()
+    path = write_config(f"""
+web: {{host: 127.0.0.1, port: {port}}}
+media: {{clips: media/clips, recordings: media/recordings, cache: media/cache}}
+ffmpeg: {{path: ./my-ffmpeg}}
+detect: {{enabled: false}}
+cameras:
+  pattern:
+    ffmpeg:
+      inputs:
+        - {{path: "testsrc2=size=320x240:rate=5", input_args: -re -f lavfi, roles: [detect]}}
+    width: 320
+    height: 240
+""")
+    url = f"http://127.0.0.1:{port}"
+    process = start(path)
+    try:
+        wait_until_serving(process, f"{url}/api/")
+        deadline = time.monotonic() + 30
+        while not (stats := httpx.get(f"{url}/api/stats", timeout=5).json())["pattern"][
+                "camera_fps"]:
+            assert time.monotonic() < deadline, "no frames within 30 s"
+            time.sleep(0.5)
+        running = Path(f"/proc/{stats['pattern']['capture_pid']}/cmdline").read_bytes()
+        assert running.split(b"\0")[0] == bytes(binary)
+        [command] = httpx.get(f"{url}/api/config", timeout=5).json()["cameras"]["pattern"][
+            "ffmpeg_cmds"]
+        assert command["cmd"].startswith(f"{binary} ")
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    version = ffmpeg_version(ffmpeg_executable())
+    assert f"ffmpeg {version}: {binary}" in output
 
 
 def test_log_level_option(service_config: tuple[Path, str]) -> None:

@@ -3,6 +3,7 @@ environment substitution, absolute paths and checks across blocks."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from collections.abc import Mapping
@@ -139,11 +140,12 @@ def _ffmpeg_path(path: str | None, base_dir: Path, problems: list[str]) -> str |
     looked up on PATH."""
     if path is None:
         return None
-    found = shutil.which(_absolute(path, base_dir) if "/" in path else path)
+    given = os.path.abspath(base_dir / Path(path).expanduser()) if "/" in path else path
+    found = shutil.which(given)
     if found is None:
         problems.append(f"ffmpeg.path: no executable ffmpeg at {path}")
         return None
-    return str(Path(found).absolute())
+    return os.path.abspath(found)
 
 
 def resolve(config: NvrConfig, source: str, base_dir: Path,
