@@ -7,6 +7,7 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import trio
 
 from nvr._fast.motion import MotionDetector
 from nvr.capture.pool import Frame, FramePool
-from nvr.capture.supervisor import Backoff, supervise_capture
+from nvr.capture.supervisor import supervise_capture
 from nvr.config.ffmpeg import FfmpegCommand, camera_commands
 from nvr.config.polygons import parse_mask, parse_zone_coordinates
 from nvr.config.schema import CameraConfig, MediaConfig
@@ -31,11 +32,14 @@ from nvr.recording.segments import SegmentCache
 from nvr.recording.writer import supervise_writer
 from nvr.render import TAB10, Overlays, TrackedBox, ZoneOutline, render_jpeg, zone_colors
 from nvr.shared_renders import SharedRenders
+from nvr.tasks import restart_forever, run_every
 from nvr.tracking.best import BestObjects
 from nvr.tracking.objects import Zone
 from nvr.tracking.state import CameraObjects
 
 log = logging.getLogger(__name__)
+
+BEST_SAVE_TIMEOUT = 5.0  # s the last best images may take to write at shutdown
 
 
 @dataclass(frozen=True)
@@ -197,15 +201,16 @@ class Camera:
             previous.frame.release()
 
     async def _save_best(self) -> None:
-        """Write new best images to disk now and then (they survive a restart)."""
-        while True:
-            await trio.to_thread.run_sync(self.best.save, self.best.take_unsaved())
-            await trio.sleep(1)
+        """Write the new best images to disk (they survive a restart)."""
+        await trio.to_thread.run_sync(self.best.save, self.best.take_unsaved())
 
     async def run(self, detectors: DetectorPool | None, store: EventStore) -> None:
-        """Capture, process and record until cancelled; a crash restarts this camera alone.
+        """Capture, process and record until cancelled; ``detectors`` is None when this camera
+        does not detect.
 
-        ``detectors`` is None when this camera does not detect.
+        Each part (the pipeline, the event recorder, clip building, best-image saving, the
+        segment writers) is retried on its own after any failure (``nvr.tasks``), so a crash
+        restarts that part of this camera alone; only cancellation propagates.
         """
         await trio.to_thread.run_sync(self.best.load, self.width, self.height)
         clips = None
@@ -218,26 +223,24 @@ class Camera:
         if detectors is not None and self.config.detect.enabled:
             detector = FrameDetector(self.config, detectors.detect, detectors.input_size,
                                      self.detection_fps.add)
-        backoff = Backoff()
         try:
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(recorder.run)
-                nursery.start_soon(self._save_best)
+                nursery.start_soon(restart_forever, f"{self.name}: event recorder", recorder.run)
+                nursery.start_soon(run_every, f"{self.name}: saving best images", 1.0,
+                                   self._save_best)
                 if clips is not None:
-                    nursery.start_soon(clips.run)
+                    nursery.start_soon(restart_forever, f"{self.name}: clips", clips.run)
                 for command in self.writer_commands:
                     nursery.start_soon(self._supervise_writer, command)
-                while True:
-                    started = trio.current_time()
-                    await self._run_pipeline(detector, recorder)
-                    delay = backoff.next_delay(trio.current_time() - started)
-                    log.warning("%s: restarting the camera pipeline in %g s", self.name, delay)
-                    await trio.sleep(delay)
+                await restart_forever(f"{self.name}: camera pipeline",
+                                      partial(self._run_pipeline, detector, recorder))
         finally:
             last_time = self.latest.frame.time if self.latest is not None else 0.0
             await recorder.finish(self.objects.end_all(last_time), last_time)
-            with trio.CancelScope(shield=True):
-                await trio.to_thread.run_sync(self.best.save, self.best.take_unsaved())
+            # Bounded: a hung disk must not hold the shutdown up (the thread is left behind).
+            with trio.move_on_after(BEST_SAVE_TIMEOUT, shield=True):
+                await trio.to_thread.run_sync(self.best.save, self.best.take_unsaved(),
+                                              abandon_on_cancel=True)
 
     async def _supervise_writer(self, command: FfmpegCommand) -> None:
         cache = self.cache if "clips" in command.roles else None
@@ -261,16 +264,13 @@ class Camera:
 
     async def _run_pipeline(self, detector: FrameDetector | None,
                             recorder: EventRecorder) -> None:
-        try:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(
-                    supervise_capture, self.name, self.detect_command, self.pool,
-                    self.stall_timeout, self.deliver, self._set_capture_pid,
-                )
-                nursery.start_soon(self._process_frames, detector, recorder)
-        except Exception:
-            # A bug, not a camera fault (those are handled by the capture supervisor).
-            log.exception("%s: camera pipeline crashed", self.name)
+        # What raises here is a bug, not a camera fault (the capture supervisor has those).
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(
+                supervise_capture, self.name, self.detect_command, self.pool,
+                self.stall_timeout, self.deliver, self._set_capture_pid,
+            )
+            nursery.start_soon(self._process_frames, detector, recorder)
 
     # Reading (HTTP) ------------------------------------------------------------------
 

@@ -7,8 +7,9 @@ import logging
 import signal
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import hypercorn.config
@@ -29,6 +30,7 @@ from nvr.recording.disk_guard import guard_disk
 from nvr.recording.maintenance import maintain_cache
 from nvr.recording.recordings import run_recordings
 from nvr.render import TAB10, label_colors
+from nvr.tasks import restart_forever
 from nvr.version import version_string
 
 log = logging.getLogger(__name__)
@@ -105,14 +107,21 @@ class Service:
 
     async def _run_with_store(self, store: EventStore, detectors: DetectorSetup | None,
                               cameras: bool, task_status: trio.TaskStatus[None]) -> None:
+        """Every long-running task is started through ``restart_forever``: a failure is logged
+        and that task alone restarted (``nvr.tasks``); only cancellation ends them."""
         self.store = store
+        config = self.config
+
+        def supervised(what: str, run: Callable[..., Awaitable[object]], *args: object) -> None:
+            nursery.start_soon(partial(restart_forever, what, partial(run, *args), logger=log))
+
         try:
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(run_retention, self.config, store)
-                nursery.start_soon(guard_disk, self.config, store)
+                supervised("retention", run_retention, config, store)
+                supervised("disk guard", guard_disk, config, store)
                 if cameras:
-                    nursery.start_soon(run_recordings, self.config)
-                    nursery.start_soon(self._maintain_cache)
+                    supervised("recordings", run_recordings, config)
+                    supervised("cache maintenance", self._maintain_cache)
                 if detectors is not None:
                     pool = DetectorPool(detectors.factories, detectors.input_size)
                     try:
@@ -121,8 +130,8 @@ class Service:
                         raise StartupError(f"cannot start the detectors: {error}") from None
                     self.detectors = pool
                 if cameras:
-                    for camera in self.cameras.values():
-                        nursery.start_soon(camera.run, self.detectors, store)
+                    for name, camera in self.cameras.items():
+                        supervised(f"camera {name}", camera.run, self.detectors, store)
                 task_status.started()
         finally:
             self.store = self.detectors = None

@@ -4,7 +4,6 @@ files, bad files, trimming, and the supervised segment writer."""
 from __future__ import annotations
 
 import logging
-import math
 import os
 import re
 import shutil
@@ -249,7 +248,7 @@ def test_trim_cache_deletes_the_oldest_closed_segments_across_cameras(
     caplog.clear()
     needed = (T0 + timedelta(seconds=35)).timestamp()
     deleted = trim_cache(tmp_path, caches, max_bytes=0, min_free_bytes=0,
-                         needed_from=lambda camera: needed if camera == "a" else math.inf)
+                         needed_from={"a": needed})
 
     # What an open event of camera a needs (from 35 s on) goes last.
     assert [segment.path.name for segment in deleted] == [

@@ -14,25 +14,9 @@ from nvr.capture.ffmpeg_process import ffmpeg_child
 from nvr.capture.pool import Frame, FramePool
 from nvr.capture.reader import CaptureFault, FrameReader, StreamEnded
 from nvr.config.ffmpeg import FfmpegCommand
+from nvr.tasks import Backoff
 
 FILE_OUTPUT_GRACE = 5.0
-
-
-class Backoff:
-    """Delays of 1 s doubling to 60 s; back to 1 s after a run that stayed healthy a minute."""
-
-    def __init__(self, initial: float = 1.0, maximum: float = 60.0,
-                 reset_after: float = 60.0) -> None:
-        self.initial, self.maximum, self.reset_after = initial, maximum, reset_after
-        self._next = initial
-
-    def next_delay(self, healthy_for: float) -> float:
-        """The wait before the next start, given how long the last run delivered frames."""
-        if healthy_for >= self.reset_after:
-            self._next = self.initial
-        delay = self._next
-        self._next = min(self._next * 2, self.maximum)
-        return delay
 
 
 @dataclass(frozen=True)
@@ -72,7 +56,7 @@ async def capture_once(command: FfmpegCommand, pool: FramePool, stall_timeout: f
     return CaptureEnded(reason, healthy_for, stderr_tail)
 
 
-async def restart_forever(camera: str, run_once: Callable[[], Awaitable[CaptureEnded]],
+async def restart_ffmpeg_forever(camera: str, run_once: Callable[[], Awaitable[CaptureEnded]],
                           log: logging.Logger, after_run: Callable[[], None]) -> NoReturn:
     """Run ffmpeg through ``run_once`` forever: each end is logged (with ffmpeg's last stderr
     lines), ``after_run`` called, and the next run started after a back-off delay."""
@@ -99,4 +83,4 @@ async def supervise_capture(camera: str, command: FfmpegCommand, pool: FramePool
     log = logging.getLogger(f"nvr.capture.{camera}")
     ffmpeg_log = logging.getLogger(f"ffmpeg.{camera}.detect")
     run_once = partial(capture_once, command, pool, stall_timeout, deliver, on_pid, ffmpeg_log)
-    await restart_forever(camera, run_once, log, partial(on_pid, 0))
+    await restart_ffmpeg_forever(camera, run_once, log, partial(on_pid, 0))

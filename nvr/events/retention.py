@@ -9,10 +9,10 @@ for every true positive.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import trio
@@ -21,6 +21,7 @@ from nvr.config import NvrConfig
 from nvr.config.schema import RetainConfig
 from nvr.events.media import event_file
 from nvr.events.store import EventStore, MediaFlag
+from nvr.tasks import run_every
 
 log = logging.getLogger(__name__)
 
@@ -113,12 +114,14 @@ async def expire_snapshots(config: NvrConfig, store: EventStore, now: float) -> 
 
 async def run_retention(config: NvrConfig, store: EventStore, *,
                         interval: float = RETENTION_INTERVAL_S) -> None:
-    """Expire clips, then snapshots, every ``interval`` seconds (first after one interval)."""
-    while True:
-        await trio.sleep(interval)
+    """Expire clips and snapshots every ``interval`` s (the first time after one interval)
+    until cancelled; each kind fails and is retried on its own (``nvr.tasks.run_every``)."""
+    async with trio.open_nursery() as nursery:
         for kind in KINDS:
-            try:
-                await expire_media(config, store, kind, time.time())
-            except (sqlite3.Error, OSError) as error:
-                log.warning("%s retention failed, retrying in %.0f s: %s",
-                            kind.name, interval, error)
+            step = partial(_expire_now, config, store, kind)
+            nursery.start_soon(partial(run_every, f"{kind.name} retention", interval, step,
+                                       first_after=interval, logger=log))
+
+
+async def _expire_now(config: NvrConfig, store: EventStore, kind: MediaKind) -> int:
+    return await expire_media(config, store, kind, time.time())

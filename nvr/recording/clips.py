@@ -35,6 +35,8 @@ from nvr.recording.segments import Segment, parse_duration
 
 log = logging.getLogger(__name__)
 
+CLEANUP_TIMEOUT = 5.0  # s a half-written clip may take to delete
+
 STDERR_TAIL = 20
 PARTIAL_SUFFIX = ".partial"
 # profile_idc of the H.264 profiles that are 8-bit 4:2:0: baseline, main, extended, high.
@@ -245,12 +247,14 @@ async def build_clip(segments: Sequence[Segment], start: float, end: float, out_
             reason = f"unusable output: duration {duration}, video {codec}"
             log.error("clip %s: %s\n%s", out_path.name, reason, _tail(stderr))
             return ClipResult(False, None, reencoded=reencode, reason=reason)
-        os.replace(partial, out_path)
+        await trio.to_thread.run_sync(os.replace, partial, out_path)
     except OSError as error:
         log.error("clip %s: %s", out_path.name, error)
         return ClipResult(False, None, reencoded=reencode, reason=str(error))
     finally:
-        _remove(partial)  # after a success it is already gone
+        # After a success it is already gone; on cancellation it is still removed (bounded).
+        with trio.move_on_after(CLEANUP_TIMEOUT, shield=True):
+            await trio.to_thread.run_sync(_remove, partial, abandon_on_cancel=True)
     how = "re-encoded" if reencode else "copied"
     log.debug("clip %s: %.1f s from %d segments, %s", out_path.name, duration, len(chosen), how)
     return ClipResult(True, out_path, duration, reencode, how)

@@ -16,7 +16,6 @@ import contextlib
 import functools
 import logging
 import os
-import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from nvr.config.schema import MediaConfig
 from nvr.events.media import parse_event_file_name
 from nvr.events.store import EventStore
 from nvr.recording.recordings import filed_recordings
+from nvr.tasks import run_every
 
 log = logging.getLogger(__name__)
 
@@ -222,13 +222,20 @@ async def guard_pass(config: NvrConfig, store: EventStore, *,
 
 async def guard_disk(config: NvrConfig, store: EventStore, *,
                      interval: float = GUARD_INTERVAL_S) -> None:
-    """Run :func:`guard_pass` every ``interval`` seconds until cancelled, never failing.
+    """Run :func:`guard_pass` every ``interval`` s until cancelled; a failing pass is logged
+    and retried (``nvr.tasks.run_every``).
 
     Does nothing when both ``media.min_free_mb`` and ``media.min_free_percent`` are 0.
     """
     if config.media.min_free_mb == 0 and config.media.min_free_percent == 0:
         log.info("disk guard: off (media.min_free_mb and media.min_free_percent are 0)")
         return
+    await trio.to_thread.run_sync(_warn_about_floors_above_sizes, config)
+    step = functools.partial(guard_pass, config, store, exhausted=set())
+    await run_every("disk guard", interval, step, logger=log)
+
+
+def _warn_about_floors_above_sizes(config: NvrConfig) -> None:
     for volume in volumes(config):
         with contextlib.suppress(OSError):
             total, _ = _usage(volume.path, os.statvfs)
@@ -236,12 +243,3 @@ async def guard_disk(config: NvrConfig, store: EventStore, *,
                 log.warning("disk guard: the floor exceeds the size of the filesystem of %s "
                             "(%.1f MiB): every recording and clip on it will be deleted",
                             volume.path, total / MIB)
-    exhausted: set[str] = set()
-    while True:
-        try:
-            await guard_pass(config, store, exhausted=exhausted)
-        except (sqlite3.Error, OSError) as error:
-            log.warning("disk guard: pass failed, retrying in %.0f s: %s", interval, error)
-        except Exception:
-            log.exception("disk guard: pass failed, retrying in %.0f s", interval)
-        await trio.sleep(interval)

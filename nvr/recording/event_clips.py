@@ -10,6 +10,7 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import trio
@@ -19,6 +20,7 @@ from nvr.events.media import parse_event_file_name
 from nvr.events.store import EventStore
 from nvr.recording.clips import PARTIAL_SUFFIX, build_clip, clip_wanted
 from nvr.recording.segments import SegmentCache
+from nvr.tasks import restart_forever
 
 log = logging.getLogger(__name__)
 
@@ -66,20 +68,24 @@ class EventClips:
         return True
 
     async def run(self) -> None:
-        """Build queued clips, each in its own task, until cancelled."""
-        await trio.to_thread.run_sync(self._remove_partials)
+        """Build queued clips, each in its own task, until cancelled. A clip that fails is
+        logged and given up (its event keeps ``has_clip`` false); the clean-up of unfinished
+        clips at start is retried until it succeeds (``nvr.tasks.restart_forever``)."""
         async with trio.open_nursery() as nursery:
+            nursery.start_soon(partial(
+                restart_forever, f"{self.camera}: removing unfinished clips",
+                partial(trio.to_thread.run_sync, self._remove_partials), logger=log))
             async for request in self._receive:
                 nursery.start_soon(self._build, request)
 
     def _remove_partials(self) -> None:
         """Delete half-written clips left by a process that was killed while building."""
-        for partial in self.clips_folder.glob(f"{self.camera}-*.mp4{PARTIAL_SUFFIX}"):
-            parsed = parse_event_file_name(partial.name.removesuffix(PARTIAL_SUFFIX))
+        for unfinished in self.clips_folder.glob(f"{self.camera}-*.mp4{PARTIAL_SUFFIX}"):
+            parsed = parse_event_file_name(unfinished.name.removesuffix(PARTIAL_SUFFIX))
             if parsed is None or parsed[0] != self.camera:
                 continue  # another camera whose name starts with this one's
-            partial.unlink(missing_ok=True)
-            log.info("%s: removed the unfinished clip %s", self.camera, partial.name)
+            unfinished.unlink(missing_ok=True)
+            log.info("%s: removed the unfinished clip %s", self.camera, unfinished.name)
 
     async def _build(self, request: ClipRequest) -> None:
         try:

@@ -10,6 +10,7 @@ from pathlib import Path
 import trio
 
 from nvr.recording.segments import SegmentCache, trim_cache
+from nvr.tasks import run_every
 
 log = logging.getLogger(__name__)
 
@@ -26,27 +27,27 @@ async def maintain_cache(caches: Sequence[SegmentCache], *, keep_from: Callable[
 
     ``keep_from`` gives the epoch from which a camera's segments may still go into a clip:
     the earliest start of its open events minus pre-capture, else now, but never earlier
-    than now minus ``clips.max_seconds``. Runs until cancelled; errors are logged and the
-    next round goes on.
+    than now minus ``clips.max_seconds``. It reads the cameras' live state, so it is called
+    here, on the event loop, never in a worker thread. Each camera's cache and the folder
+    are kept in loops of their own: one failing (``nvr.tasks.run_every``) holds up no other.
     """
-    while True:
-        try:
-            # A cache on /tmp may be cleaned away under us: make it again, quietly.
-            Path(folder).mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            log.warning("cache %s cannot be created: %s", folder, error)
+
+    async def tidy(cache: SegmentCache) -> None:
+        await trio.to_thread.run_sync(cache.refresh)
+        keep = keep_from(cache.camera) - KEEP_MARGIN
+        await trio.to_thread.run_sync(cache.trim, keep)
+
+    async def trim_folder() -> None:
+        # A cache on /tmp may be cleaned away under us: make it again, quietly.
+        await trio.to_thread.run_sync(partial(Path(folder).mkdir, parents=True, exist_ok=True))
+        needed = {cache.camera: keep_from(cache.camera) - KEEP_MARGIN for cache in caches}
+        await trio.to_thread.run_sync(partial(
+            trim_cache, folder, caches, max_bytes=max_bytes, min_free_bytes=min_free_bytes,
+            needed_from=needed))
+
+    async with trio.open_nursery() as nursery:
         for cache in caches:
-            try:
-                await trio.to_thread.run_sync(cache.refresh)
-                keep = keep_from(cache.camera) - KEEP_MARGIN
-                await trio.to_thread.run_sync(cache.trim, keep)
-            except Exception:
-                log.exception("%s: cache maintenance failed", cache.camera)
-        try:
-            await trio.to_thread.run_sync(partial(
-                trim_cache, folder, caches, max_bytes=max_bytes, min_free_bytes=min_free_bytes,
-                needed_from=lambda camera: keep_from(camera) - KEEP_MARGIN,
-            ))
-        except Exception:
-            log.exception("cache %s: trimming failed", folder)
-        await trio.sleep(interval)
+            nursery.start_soon(partial(run_every, f"{cache.camera}: cache maintenance", interval,
+                                       partial(tidy, cache), logger=log))
+        nursery.start_soon(partial(run_every, f"cache {folder}: trimming", interval,
+                                   trim_folder, logger=log))

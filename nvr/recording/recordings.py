@@ -15,9 +15,10 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import trio
@@ -25,6 +26,7 @@ import trio
 from nvr.config import NvrConfig
 from nvr.recording.mp4_boxes import top_level_boxes
 from nvr.recording.segments import parse_segment_name
+from nvr.tasks import run_every
 
 log = logging.getLogger(__name__)
 
@@ -234,27 +236,23 @@ def expire_recordings(folder: Path, retain_days: Mapping[str, int], now: float) 
     return deleted
 
 
-async def _in_thread(what: str, work: Callable[..., int], *args: object) -> None:
-    """Run a blocking pass in a thread; log any failure instead of raising it."""
-    try:
-        await trio.to_thread.run_sync(work, *args)
-    except Exception:
-        log.exception("recordings: %s failed; trying again later", what)
-
-
 async def run_recordings(config: NvrConfig, *, interval: float = FILE_INTERVAL_S,
                          expire_interval: float = EXPIRE_INTERVAL_S) -> None:
-    """File closed segments every ``interval`` s; expire at start, then every ``expire_interval``.
-
-    Runs until cancelled; a failing pass is logged and the next one goes ahead.
-    """
+    """File closed segments every ``interval`` s, and expire recordings at start and then
+    every ``expire_interval`` s, until cancelled; each pass runs in a thread, and a failing
+    one is logged and retried (``nvr.tasks.run_every``)."""
     folder = Path(config.media.recordings)
     writing = frozenset(name for name, camera in config.cameras.items() if camera.record.enabled)
     retain = {name: camera.record.retain_days for name, camera in config.cameras.items()}
-    next_expiry = trio.current_time()
-    while True:
-        await _in_thread("filing", file_recordings, folder, writing, time.time())
-        if trio.current_time() >= next_expiry:
-            await _in_thread("expiry", expire_recordings, folder, retain, time.time())
-            next_expiry = trio.current_time() + expire_interval
-        await trio.sleep(interval)
+
+    async def file_now() -> None:
+        await trio.to_thread.run_sync(file_recordings, folder, writing, time.time())
+
+    async def expire_now() -> None:
+        await trio.to_thread.run_sync(expire_recordings, folder, retain, time.time())
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(partial(run_every, "recordings: filing", interval, file_now,
+                                   logger=log))
+        nursery.start_soon(partial(run_every, "recordings: expiry", expire_interval,
+                                   expire_now, logger=log))

@@ -17,7 +17,7 @@ import struct
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -342,14 +342,15 @@ FULL_SHARE = 0.9  # the file system counts as full above this share used (and lo
 
 
 def trim_cache(folder: Path | str, caches: Iterable[SegmentCache], *, max_bytes: int | None,
-               min_free_bytes: int,
-               needed_from: Callable[[str], float] = lambda camera: math.inf) -> list[Segment]:
+               min_free_bytes: int, needed_from: Mapping[str, float] | None = None
+               ) -> list[Segment]:
     """Keep the cache folder within its limits (blocking; never raises for file problems).
 
     Over its limits: its files exceed ``max_bytes`` (None: no limit), or its file system is
     more than 90% used with less than ``min_free_bytes`` free (reference §10.1). Then the
     oldest closed segments of ``caches`` are deleted, first those that end before
-    ``needed_from(camera)`` (what no open event needs), the others only as a last resort.
+    ``needed_from[camera]`` (what no open event needs; all of a camera not in it), the others
+    only as a last resort.
     Open (newest) segments are never deleted. Logs a warning when it deletes; returns what
     it deleted.
     """
@@ -368,8 +369,10 @@ def trim_cache(folder: Path | str, caches: Iterable[SegmentCache], *, max_bytes:
     if not over():
         return []
     limits = f"{_mb(used)} used, {_mb(free)} free"
-    candidates = [(segment.end >= needed_from(cache.camera), segment.start, segment.path.name,
-                   segment, cache) for cache in caches for segment in cache.segments]
+    needed_from = needed_from or {}
+    candidates = [(segment.end >= needed_from.get(cache.camera, math.inf), segment.start,
+                   segment.path.name, segment, cache)
+                  for cache in caches for segment in cache.segments]
     deleted: list[Segment] = []
     for needed, _, _, segment, cache in sorted(candidates, key=lambda item: item[:3]):
         if not over():

@@ -18,7 +18,7 @@ from typing import NoReturn
 import trio
 
 from nvr.capture.ffmpeg_process import ffmpeg_child
-from nvr.capture.supervisor import FILE_OUTPUT_GRACE, CaptureEnded, restart_forever
+from nvr.capture.supervisor import FILE_OUTPUT_GRACE, CaptureEnded, restart_ffmpeg_forever
 from nvr.config.ffmpeg import SEGMENT_NAME, FfmpegCommand
 from nvr.recording.segments import parse_segment_name
 
@@ -124,5 +124,5 @@ async def supervise_writer(camera: str, command: FfmpegCommand, on_stop: Callabl
         on_pid(0)
         on_stop()
 
-    await restart_forever(camera, partial(write_once, command, timeout, on_pid, ffmpeg_log),
-                          log, after_run)
+    await restart_ffmpeg_forever(
+        camera, partial(write_once, command, timeout, on_pid, ffmpeg_log), log, after_run)
