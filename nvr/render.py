@@ -61,6 +61,18 @@ class ZoneOutline:
 
 
 @dataclass(frozen=True)
+class OverlayFlags:
+    """Which overlays a latest.jpg or MJPEG viewer asked for."""
+
+    bbox: bool = False
+    timestamp: bool = False
+    zones: bool = False
+    mask: bool = False
+    motion: bool = False
+    regions: bool = False
+
+
+@dataclass(frozen=True)
 class Overlays:
     """What to draw on a frame, in frame coordinates; empty draws nothing."""
 

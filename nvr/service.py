@@ -17,6 +17,7 @@ import hypercorn.trio
 import trio
 
 from nvr.camera import Camera
+from nvr.camera_tasks import run_camera
 from nvr.config import ConfigError, NvrConfig
 from nvr.config.ffmpeg import ffmpeg_executable, ffmpeg_version, use_ffmpeg
 from nvr.config.schema import WebConfig
@@ -32,6 +33,7 @@ from nvr.recording.recordings import run_recordings
 from nvr.render import TAB10, label_colors
 from nvr.tasks import restart_forever
 from nvr.version import version_string
+from nvr.web.app import create_app
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +133,7 @@ class Service:
                     self.detectors = pool
                 if cameras:
                     for name, camera in self.cameras.items():
-                        supervised(f"camera {name}", camera.run, self.detectors, store)
+                        supervised(f"camera {name}", run_camera, camera, self.detectors, store)
                 task_status.started()
         finally:
             self.store = self.detectors = None
@@ -208,8 +210,6 @@ async def run(config: NvrConfig, source: str = "config") -> None:
     """Run the service until SIGINT or SIGTERM, then cancel everything and return.
 
     ``source`` names the config file in errors."""
-    from nvr.web.app import create_app
-
     listener = bind_http(config.web)
     use_ffmpeg(config.ffmpeg.path)
     executable = ffmpeg_executable()

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from nvr.config.schema import NvrConfig
+from nvr.files import disk_usage
 
 MB = 1_000_000
 
@@ -42,15 +43,13 @@ def storage(paths: list[str]) -> dict[str, dict[str, Any]]:
     usage = {}
     for path in paths:
         try:
-            stat = os.statvfs(path)
+            disk = disk_usage(path)
         except OSError:
             continue
-        total = stat.f_blocks * stat.f_frsize
-        free = stat.f_bavail * stat.f_frsize
         usage[path] = {
-            "total": round(total / MB, 1),
-            "used": round((total - stat.f_bfree * stat.f_frsize) / MB, 1),
-            "free": round(free / MB, 1),
+            "total": round(disk.total / MB, 1),
+            "used": round(disk.used / MB, 1),
+            "free": round(disk.free / MB, 1),
             "mount_type": mount_type(path, mounts),
         }
     return usage

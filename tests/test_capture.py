@@ -24,7 +24,7 @@ async def watch_fps(camera: Camera, seconds: float) -> list[float]:
     samples = []
     for _ in range(int(seconds / 0.5)):
         await trio.sleep(0.5)
-        samples.append(camera.camera_fps.rate())
+        samples.append(camera.handoff.received.rate())
     return samples
 
 
@@ -144,11 +144,11 @@ def test_frames_waiting_too_long_are_dropped_and_counted(media_config) -> None:
     camera = Camera("front", config.cameras["front"], config.media, 20.0)
 
     for _ in range(3):
-        camera.deliver(camera.pool.take())
+        camera.handoff.deliver(camera.pool.take())
 
-    assert camera.camera_fps.rate() > 0
+    assert camera.handoff.received.rate() > 0
     # Two frames were replaced before the processor took them.
-    assert camera.skipped_fps.count() == 2
+    assert camera.handoff.skipped.count() == 2
     assert camera.pool.allocated == 4
 
 
@@ -172,7 +172,7 @@ async def test_a_crashing_pipeline_restarts_that_camera_only(
         raise RuntimeError("a bug in motion detection")
 
     index_before = buggy.latest.frame.index
-    monkeypatch.setattr(buggy, "_motion_boxes", broken_motion)
+    monkeypatch.setattr(buggy.processor, "motion_boxes", broken_motion)
     fps = await watch_fps(healthy, 3)
 
     assert "buggy: camera pipeline failed, retrying in 1 s" in caplog.text
@@ -211,15 +211,15 @@ async def test_rtsp_camera_drop_out_and_recovery(
     height: 432
 """), cameras=True)
     door = served.service.cameras["door"]
-    await wait_for(lambda: door.camera_fps.count() >= 20, 20, "two seconds of RTSP frames")
+    await wait_for(lambda: door.handoff.received.count() >= 20, 20, "two seconds of RTSP frames")
 
     rtsp_camera.stop()
     await wait_for(lambda: "door: restarting ffmpeg in 2 s" in caplog.text, 20,
                    "a second restart while the camera is gone")
-    assert door.capture_pid == 0 or door.camera_fps.rate() < 5
+    assert door.capture_pid == 0 or door.handoff.received.rate() < 5
 
     rtsp_camera.start()
     frames_before = door.latest.frame.index
     await wait_for(lambda: door.latest.frame.index > frames_before + 20, 30,
                    "frames again once the camera is back")
-    assert door.camera_fps.rate() > 0
+    assert door.handoff.received.rate() > 0

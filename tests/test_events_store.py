@@ -18,7 +18,7 @@ import trio
 
 from nvr.config import NvrConfig
 from nvr.events import EventQuery, EventRecord, EventStore, EventStoreError
-from nvr.events.retention import expire_snapshots, snapshot_retain_days
+from nvr.events.retention import SNAPSHOTS, expire_media, snapshot_retain_days
 from nvr.events.store import events_sql, summary_sql
 
 DAY = 86_400.0
@@ -373,7 +373,7 @@ async def test_snapshot_retention(media_config: Callable[[str], NvrConfig],
 
     async with EventStore.open(config.database.path) as store:
         await store.save_many(rows)
-        assert await expire_snapshots(config, store, now) == len(expired)
+        assert await expire_media(config, store, SNAPSHOTS, now) == len(expired)
 
         for row in rows:
             if row.camera != "../outside":
@@ -389,7 +389,7 @@ async def test_snapshot_retention(media_config: Callable[[str], NvrConfig],
         assert outside.read_bytes() == b"not ours"
         assert unrelated.exists()
 
-        assert await expire_snapshots(config, store, now) == 0  # nothing left to expire
+        assert await expire_media(config, store, SNAPSHOTS, now) == 0  # nothing left to expire
 
 
 async def test_retention_keeps_the_flag_of_an_undeletable_file(
@@ -400,6 +400,6 @@ async def test_retention_keeps_the_flag_of_an_undeletable_file(
     (clips / "front-1.0-dir.jpg").mkdir()  # unlink fails: not a file
     async with EventStore.open(config.database.path) as store:
         await store.save(record("1.0-dir", 1.0))
-        assert await expire_snapshots(config, store, 100 * DAY) == 0
+        assert await expire_media(config, store, SNAPSHOTS, 100 * DAY) == 0
         assert (await store.get("1.0-dir")).has_snapshot
     os.rmdir(clips / "front-1.0-dir.jpg")

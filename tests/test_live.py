@@ -130,8 +130,8 @@ async def test_disconnected_viewer_stops_costing(front) -> None:
     camera = front.service.cameras["front"]
     async with front.client.stream("GET", "/api/front", params={"fps": 5}) as response:
         await read_parts(response, 1)
-        assert camera.viewers == 1
-    await wait_for(lambda: camera.viewers == 0, 1.0, "the viewer to be gone")
+        assert camera.live.viewers == 1
+    await wait_for(lambda: camera.live.viewers == 0, 1.0, "the viewer to be gone")
 
 
 async def test_viewers_of_the_same_stream_share_one_encode_per_frame(front) -> None:
@@ -141,10 +141,10 @@ async def test_viewers_of_the_same_stream_share_one_encode_per_frame(front) -> N
         async with front.client.stream("GET", "/api/front", params=params) as response:
             await read_parts(response, 10)
 
-    rendered_before, first_index = camera.renders.rendered, camera.latest.frame.index
+    rendered_before, first_index = camera.live.renders.rendered, camera.latest.frame.index
     async with trio.open_nursery() as nursery:
         for _ in range(5):
             nursery.start_soon(view, {"fps": 10, "h": 240})
     frames = camera.latest.frame.index - first_index + 1
     # Five viewers at the camera's rate: at most one encode per frame, not five.
-    assert camera.renders.rendered - rendered_before <= frames + 1
+    assert camera.live.renders.rendered - rendered_before <= frames + 1

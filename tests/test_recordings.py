@@ -20,11 +20,7 @@ from nvr.config import NvrConfig, load_config
 from nvr.config.ffmpeg import ffmpeg_executable
 from nvr.config.schema import MediaConfig
 from nvr.events import EventQuery, EventRecord, EventStore
-from nvr.events.retention import (
-    clip_retain_days,
-    expire_clips,
-    run_retention,
-)
+from nvr.events.retention import CLIPS, clip_retain_days, expire_media, run_retention
 from nvr.recording import disk_guard
 from nvr.recording.disk_guard import (
     MIB,
@@ -248,14 +244,14 @@ async def test_clip_retention(media_config: Callable[[str], NvrConfig]) -> None:
 
     async with EventStore.open(config.database.path) as store:
         await store.save_many(rows)
-        assert await expire_clips(config, store, now) == len(expired)
+        assert await expire_media(config, store, CLIPS, now) == len(expired)
         for row in rows:
             assert (clips / f"{row.camera}-{row.id}.mp4").exists() == (row.id not in expired)
             assert (clips / f"{row.camera}-{row.id}.jpg").exists()  # snapshots: own setting
             stored = await store.get(row.id)
             assert stored is not None and stored.has_snapshot
             assert stored.has_clip == (row.has_clip and row.id not in expired), row.id
-        assert await expire_clips(config, store, now) == 0
+        assert await expire_media(config, store, CLIPS, now) == 0
 
 
 async def test_retention_loop_expires_clips_and_snapshots(
@@ -412,7 +408,9 @@ def test_guard_pass_survives_files_gone_meanwhile(
 
     monkeypatch.setattr(disk_guard, "filed_recordings", racing)
     total = 100 * MIB
-    low = SimpleNamespace(f_blocks=total // 4096, f_frsize=4096, f_bavail=(MIB // 2) // 4096)
+    free_blocks = (MIB // 2) // 4096
+    low = SimpleNamespace(f_blocks=total // 4096, f_frsize=4096, f_bavail=free_blocks,
+                          f_bfree=free_blocks)
     config = _with_media(config, min_free_mb=1, min_free_percent=0.0)
     freed = free_space_pass(config, statvfs=lambda _: low)  # type: ignore[arg-type, return-value]
     assert freed.recordings == 1 and not kept.exists()

@@ -22,6 +22,8 @@ A detector holds one camera's state: use it from one thread at a time.
 from libc.stdint cimport int16_t, int32_t, uint8_t, uint16_t, uint64_t
 from libc.string cimport memcpy
 
+from nvr._fast.union_find cimport find_root
+
 import numpy as np
 
 cdef enum:
@@ -150,13 +152,6 @@ cdef uint8_t _threshold_row(const int16_t* small, const int16_t* average, int16_
         any_hit |= hit
         folded[x] = _accumulate(average[x], small[x], frame_weight)
     return any_hit
-
-
-cdef inline int32_t _find(int32_t* parent, int32_t i) noexcept nogil:
-    while parent[i] != i:
-        parent[i] = parent[parent[i]]
-        i = parent[i]
-    return i
 
 
 cdef class MotionDetector:
@@ -363,7 +358,7 @@ cdef class MotionDetector:
                     above += 1
                 s = above
                 while s < previous_end and self.run_start[s] <= x:
-                    r, root = _find(parent, s), _find(parent, runs)
+                    r, root = find_root(parent, s), find_root(parent, runs)
                     if r < root:
                         parent[root] = r
                     elif root < r:
@@ -374,7 +369,7 @@ cdef class MotionDetector:
 
         # A root is the first run of its component, so it is met before the others.
         for s in range(runs):
-            root = _find(parent, s)
+            root = find_root(parent, s)
             if root == s:
                 self.count[s] = 0
                 self.left[s], self.right[s] = self.run_start[s], self.run_end[s]

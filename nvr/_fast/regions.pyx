@@ -10,6 +10,8 @@ from libc.math cimport floor
 from libc.stdint cimport int16_t, int32_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport qsort
 
+from nvr._fast.union_find cimport find_root
+
 cdef enum:
     MIN_REGION = 300    # smallest region side (reference §6.1)
     MAX_SIDE = 1024     # largest model input side crop_to_tensor accepts
@@ -89,13 +91,6 @@ cdef inline bint _contains(Rect* outer, Rect* inner) noexcept nogil:
             and inner.x2 <= outer.x2 and inner.y2 <= outer.y2)
 
 
-cdef Py_ssize_t _root(Py_ssize_t* parent, Py_ssize_t i) noexcept nogil:
-    while parent[i] != i:
-        parent[i] = parent[parent[i]]
-        i = parent[i]
-    return i
-
-
 cdef inline int _order(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
     return (a > b) - (a < b)
 
@@ -132,14 +127,14 @@ cdef Py_ssize_t _reduce(Rect* boxes, Py_ssize_t n, Py_ssize_t* scratch) noexcept
     for i in range(n):
         for j in range(i + 1, n):
             if _similar(&boxes[i], &boxes[j]):
-                a, b = _root(parent, i), _root(parent, j)
+                a, b = find_root(parent, i), find_root(parent, j)
                 if a != b:
                     parent[b] = a
     for i in range(n):
         count[i] = 0
         total[4 * i] = total[4 * i + 1] = total[4 * i + 2] = total[4 * i + 3] = 0
     for i in range(n):
-        a = _root(parent, i)
+        a = find_root(parent, i)
         count[a] += 1
         total[4 * a] += boxes[i].x1
         total[4 * a + 1] += boxes[i].y1

@@ -91,8 +91,8 @@ def keeps_up(stats: dict[str, float]) -> bool:
 
 def _reset_rates(camera: Camera) -> None:
     """Start the camera's frame rates afresh, so that stats() covers the window alone."""
-    camera.camera_fps, camera.process_fps = RateCounter(), RateCounter()
-    camera.skipped_fps = RateCounter()
+    camera.handoff.received, camera.handoff.skipped = RateCounter(), RateCounter()
+    camera.process_fps = RateCounter()
 
 
 async def _watch_motion(cameras: list[Camera], seen: dict[tuple[str, int], bool]) -> None:

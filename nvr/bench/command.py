@@ -11,7 +11,7 @@ from pathlib import Path
 from nvr.bench.model import BenchInputs
 from nvr.bench.runner import SUITES
 from nvr.config import ConfigError, NvrConfig, load_config
-from nvr.detection.detector import KINDS
+from nvr.detection.backends import KINDS
 
 EXIT_USAGE = 2
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import sys
-import tempfile
 import urllib.request
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+
+from nvr.files import write_atomically
 
 CHUNK = 1 << 16
 
@@ -101,14 +101,7 @@ def install(file: ModelFile, dest: Path, *, mirror: str | None = None,
         raise DownloadError(f"{file.name}: sha256 {digest} does not match the expected "
                             f"{file.sha256}; nothing was written")
     dest.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=dest, prefix=f".{file.name}.")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(payload)
-        os.replace(temporary, dest / file.name)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    write_atomically(dest / file.name, payload)
     return dest / file.name
 
 

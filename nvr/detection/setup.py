@@ -13,7 +13,8 @@ from pathlib import Path
 
 from nvr.config import ConfigError, NvrConfig
 from nvr.data import REFERENCE_LABELS, REFERENCE_MODEL
-from nvr.detection.detector import ONNX_INSTALL_HINT, Detector, create_detector
+from nvr.detection.backends import ONNX_INSTALL_HINT, create_detector
+from nvr.detection.detector import Detector
 
 
 def _kinds(config: NvrConfig) -> set[str]:

@@ -3,9 +3,9 @@
 An event is a tracked object that became a true positive. Its row is written when that
 happens (with ``end_time`` unset), again after significant changes (at most every 5 s of
 frame time) and every 30 s to keep ``last_seen`` fresh, and a last time when it ends, with
-the snapshot; then its clip is queued (``EventClips``). So a process killed mid-event leaves
-a row that the next start closes at ``last_seen``. Writing happens in this recorder's own
-task: the frame pipeline only queues.
+the snapshot; then ``on_ended`` is told (the camera queues the clip there). So a process
+killed mid-event leaves a row that the next start closes at ``last_seen``. Writing happens
+in this recorder's own task: the frame pipeline only queues.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from __future__ import annotations
 import base64
 import logging
 import math
-import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import trio
 from nvr.config.schema import CameraConfig
 from nvr.events.images import RGB, best_snapshot, best_thumbnail
 from nvr.events.store import EventRecord, EventStore
-from nvr.recording.event_clips import EventClips
+from nvr.files import write_atomically
 from nvr.tracking.objects import BestFrame, TrackedObject
 from nvr.tracking.state import ObjectsUpdate
 
@@ -55,14 +54,18 @@ class EventState:
                    tuple(obj.entered_zones), obj.frame_time, obj.best)
 
 
+EventEnded = Callable[[str, str, Sequence[str], float, float], object]
+"""Told ``(event id, label, zones, start, end)`` once an ended event's row is written."""
+
+
 class EventRecorder:
     """Writes the events of one camera to ``store`` and its snapshots to ``clips_folder``."""
 
     def __init__(self, camera: str, config: CameraConfig, clips_folder: str | Path,
                  store: EventStore, label_color: Callable[[str], RGB],
-                 clips: EventClips | None = None) -> None:
+                 on_ended: EventEnded | None = None) -> None:
         self.camera = camera
-        self.clips = clips
+        self.on_ended = on_ended
         self.snapshots = config.snapshots
         self.clips_folder = Path(clips_folder)
         self.store = store
@@ -142,9 +145,9 @@ class EventRecorder:
             self.ending.pop(state.id, None)
             self._saved_at.pop(state.id, None)
             self._thumbnails.pop(state.id, None)
-            if self.clips is not None:
-                self.clips.request(state.id, state.label, state.zones, state.start_time,
-                                   state.end_time)
+            if self.on_ended is not None:
+                self.on_ended(state.id, state.label, state.zones, state.start_time,
+                              state.end_time)
         return True
 
     async def _thumbnail(self, state: EventState) -> str:
@@ -170,12 +173,7 @@ class EventRecorder:
             jpeg = best_snapshot(best, self.label_color(best.label),
                                  bounding_box=options.bounding_box, crop=options.crop,
                                  height=options.height, timestamp=options.timestamp)
-            temporary = path.with_name(f".{path.name}.tmp")
-            try:
-                temporary.write_bytes(jpeg)
-                os.replace(temporary, path)
-            finally:
-                temporary.unlink(missing_ok=True)
+            write_atomically(path, jpeg)
 
         try:
             await trio.to_thread.run_sync(render_and_write)

@@ -102,16 +102,6 @@ async def expire_media(config: NvrConfig, store: EventStore, kind: MediaKind,
     return expired
 
 
-async def expire_clips(config: NvrConfig, store: EventStore, now: float) -> int:
-    """One clip retention pass at time ``now``: how many clips were expired."""
-    return await expire_media(config, store, CLIPS, now)
-
-
-async def expire_snapshots(config: NvrConfig, store: EventStore, now: float) -> int:
-    """One snapshot retention pass at time ``now``: how many snapshots were expired."""
-    return await expire_media(config, store, SNAPSHOTS, now)
-
-
 async def run_retention(config: NvrConfig, store: EventStore, *,
                         interval: float = RETENTION_INTERVAL_S) -> None:
     """Expire clips and snapshots every ``interval`` s (the first time after one interval)

@@ -16,7 +16,7 @@ import contextlib
 import functools
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from nvr.config import NvrConfig
 from nvr.config.schema import MediaConfig
 from nvr.events.media import parse_event_file_name
 from nvr.events.store import EventStore
+from nvr.files import StatVfs, disk_usage
 from nvr.recording.recordings import filed_recordings
 from nvr.tasks import run_every
 
@@ -35,7 +36,6 @@ GUARD_INTERVAL_S = 10.0
 MIB = 1 << 20
 MARGIN = 0.10  # freed beyond the floor, as a fraction of it, so that deletions come in batches
 
-StatVfs = Callable[[str], os.statvfs_result]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,12 +82,6 @@ def volumes(config: NvrConfig) -> list[Volume]:
                                folder if kind == "recordings" else volume.recordings,
                                folder if kind == "clips" else volume.clips)
     return list(found.values())
-
-
-def _usage(path: str, statvfs: StatVfs) -> tuple[int, int]:
-    """(total, free) bytes of the filesystem of ``path``."""
-    stat = statvfs(path)
-    return stat.f_blocks * stat.f_frsize, stat.f_bavail * stat.f_frsize
 
 
 def event_clips(clips: Path, database: Path | None = None) -> list[tuple[Path, str]]:
@@ -181,7 +175,8 @@ def free_space_pass(config: NvrConfig, *, statvfs: StatVfs = os.statvfs,
     database = Path(config.database.path) if config.database.path else Path()
     for volume in volumes(config):
         try:
-            total, free = _usage(volume.path, statvfs)
+            usage = disk_usage(volume.path, statvfs)
+            total, free = usage.total, usage.free
         except OSError as error:
             log.warning("disk guard: cannot read the free space of %s: %s", volume.path, error)
             continue
@@ -238,7 +233,7 @@ async def guard_disk(config: NvrConfig, store: EventStore, *,
 def _warn_about_floors_above_sizes(config: NvrConfig) -> None:
     for volume in volumes(config):
         with contextlib.suppress(OSError):
-            total, _ = _usage(volume.path, os.statvfs)
+            total = disk_usage(volume.path).total
             if free_floor(config.media, total) >= total:
                 log.warning("disk guard: the floor exceeds the size of the filesystem of %s "
                             "(%.1f MiB): every recording and clip on it will be deleted",

@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 
 from nvr.config.ffmpeg import ffmpeg_executable
+from nvr.files import disk_usage
 from nvr.recording.mp4_boxes import iter_boxes, read_moov, top_level_boxes
 
 log = logging.getLogger(__name__)
@@ -329,11 +330,6 @@ def _mtime(path: Path) -> float:
         return -math.inf
 
 
-def _free_and_total_bytes(folder: Path) -> tuple[int, int]:
-    stats = os.statvfs(folder)
-    return stats.f_bavail * stats.f_frsize, stats.f_blocks * stats.f_frsize
-
-
 def _mb(size: float) -> str:
     return f"{size / 1e6:.1f} MB"
 
@@ -357,7 +353,8 @@ def trim_cache(folder: Path | str, caches: Iterable[SegmentCache], *, max_bytes:
     folder = Path(folder)
     try:
         used = _folder_bytes(folder)
-        free, total = _free_and_total_bytes(folder)
+        usage = disk_usage(folder)
+        free, total = usage.free, usage.total
     except OSError as error:
         log.warning("cache %s: cannot measure it: %s", folder, error)
         return []

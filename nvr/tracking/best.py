@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from dataclasses import fields
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from nvr._fast.i420 import frame_size
+from nvr.files import write_atomically
 from nvr.tracking.objects import BestFrame
 
 log = logging.getLogger(__name__)
@@ -56,10 +56,10 @@ class BestObjects:
         for best in frames:
             try:
                 self.folder.mkdir(parents=True, exist_ok=True)
-                _write_atomically(self.folder / f"{best.label}.npy", best.buffer.tobytes())
+                write_atomically(self.folder / f"{best.label}.npy", best.buffer.tobytes())
                 details = {field.name: getattr(best, field.name) for field in fields(best)
                            if field.name != "buffer"}
-                _write_atomically(self.folder / f"{best.label}.json", json.dumps(details).encode())
+                write_atomically(self.folder / f"{best.label}.json", json.dumps(details).encode())
             except OSError as error:
                 log.warning("cannot save the best %s image in %s: %s", best.label, self.folder,
                             error)
@@ -84,8 +84,3 @@ class BestObjects:
             self.frames[best.label] = best
             self._chosen_at[best.label] = best.time
 
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)

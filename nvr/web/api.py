@@ -7,7 +7,7 @@ from quart import Blueprint, Response, jsonify
 
 from nvr.config.view import config_view
 from nvr.stats import stats_document
-from nvr.web.app import service
+from nvr.web.context import service
 
 api = Blueprint("api", __name__, url_prefix="/api")
 

@@ -2,41 +2,24 @@
 
 from __future__ import annotations
 
-from quart import Response, current_app, jsonify, request
+from typing import TYPE_CHECKING
+
+from quart import Response, request
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
-from nvr.service import Service
+from nvr.web.api import api
+from nvr.web.context import ApiError, error_response
+from nvr.web.events import events
+from nvr.web.live import live
+from nvr.web.media import media
 
-
-def service() -> Service:
-    """The running service, for handlers."""
-    return current_app.extensions["nvr"]
-
-
-class ApiError(Exception):
-    """Raised by handlers: answered as a JSON error with ``status`` and ``message``."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-def error_response(status: int, message: str) -> Response:
-    """A JSON error body ``{"success": false, "message": ...}`` with ``status``."""
-    response = jsonify({"success": False, "message": message})
-    response.status_code = status
-    return response
+if TYPE_CHECKING:  # the service imports the web app, not the other way round
+    from nvr.service import Service
 
 
 def create_app(running: Service) -> QuartTrio:
     """The app serving ``running``'s API."""
-    from nvr.web.api import api
-    from nvr.web.events import events
-    from nvr.web.live import live
-    from nvr.web.media import media
-
     app = QuartTrio("nvr")
     app.extensions["nvr"] = running
     app.register_blueprint(api)

@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 import trio
 from quart import Blueprint, Response, request
 
-from nvr.camera import Camera, OverlayFlags
+from nvr.camera import Camera
 from nvr.events.images import best_snapshot
 from nvr.object_image import black_jpeg
-from nvr.render import output_size
-from nvr.web.app import ApiError, service
+from nvr.render import OverlayFlags, output_size
+from nvr.web.context import ApiError, service
 from nvr.web.params import flag_param, int_param, overlay_flags
 
 live = Blueprint("live", __name__, url_prefix="/api")
@@ -38,7 +38,7 @@ def height_param(camera: Camera, default: int | None) -> int | None:
 async def latest_jpg(camera_name: str) -> Response:
     camera = camera_named(camera_name)
     height = height_param(camera, None)
-    jpeg = await camera.jpeg(height, overlay_flags(request.args))
+    jpeg = await camera.live.jpeg(height, overlay_flags(request.args))
     if jpeg is None:
         raise ApiError(503, f"No frame received from camera {camera_name} yet")
     return Response(jpeg, content_type="image/jpeg")
@@ -46,18 +46,18 @@ async def latest_jpg(camera_name: str) -> Response:
 
 async def _mjpeg_parts(camera: Camera, fps: int, height: int,
                        flags: OverlayFlags) -> AsyncIterator[bytes]:
-    camera.viewers += 1
+    camera.live.viewers += 1
     try:
         next_tick = trio.current_time()
         while True:
-            jpeg = await camera.jpeg(height, flags)
+            jpeg = await camera.live.jpeg(height, flags)
             if jpeg is not None:
                 # A slow client blocks here and simply gets a later frame next time.
                 yield PART_HEAD + jpeg + PART_TAIL
             next_tick = max(next_tick + 1 / fps, trio.current_time())
             await trio.sleep_until(next_tick)
     finally:
-        camera.viewers -= 1
+        camera.live.viewers -= 1
 
 
 @live.get("/<camera_name>")
@@ -77,7 +77,7 @@ async def best_jpg(camera_name: str, label: str) -> Response:
     camera = camera_named(camera_name)
     height = height_param(camera, None)
     crop = flag_param(request.args, "crop")
-    best = camera.best.frames.get(label)
+    best = camera.processor.best.frames.get(label)
     if best is None:
         size = output_size(camera.width, camera.height, height)
         jpeg = await trio.to_thread.run_sync(black_jpeg, *size)

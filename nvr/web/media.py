@@ -33,7 +33,7 @@ from werkzeug.exceptions import NotFound
 from werkzeug.http import http_date
 
 from nvr.events.media import parse_event_file_name
-from nvr.web.app import error_response, service
+from nvr.web.context import error_response, service
 
 log = logging.getLogger(__name__)
 

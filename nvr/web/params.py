@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from nvr.camera import OverlayFlags
-from nvr.web.app import ApiError
+from nvr.render import OverlayFlags
+from nvr.web.context import ApiError
 
 OVERLAY_FLAGS = ("bbox", "timestamp", "zones", "mask", "motion", "regions")
 
