@@ -64,7 +64,8 @@ def read_bytes(segments: list[Segment]) -> None:
 
 
 def reference_command(segments: list[Segment], out: Path) -> None:
-    """§10.2 as the reference runs it (its in/out points are whole seconds; none here).
+    """Frigate 0.8's clip command, docs/compatibility.md#clips (its in/out points are whole
+    seconds; none here).
 
     ``-i pipe:0`` and ``file:`` paths stand for its ``-i -`` and bare paths: since ffmpeg 7
     ``-`` is opened with the ``fd`` protocol, which its ``pipe,file`` whitelist refuses, and

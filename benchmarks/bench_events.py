@@ -2,7 +2,7 @@
 
 A temporary database is filled with 100 000 events (4 cameras, 5 labels, zones, ~1.5 KB
 base64 thumbnails, start times over 60 days, half with clips). For each query the
-integration sends (home-assistant-client.md §2.4-§2.5), the full HTTP request over loopback
+integration sends, the full HTTP request over loopback
 to the served app (Hypercorn + Quart-Trio in Trio, as the service runs it; the client is a
 keep-alive ``http.client`` in another process) is timed against the same filter run as SQL on
 a plain ``sqlite3`` connection with the rows fetched into Python. The ratio HTTP / bare is the

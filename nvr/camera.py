@@ -77,7 +77,7 @@ class Camera:
         return None if obj is None else LiveEvent(obj, self.label_color(obj.label))
 
     def stats(self) -> dict[str, Any]:
-        """This camera's entry of /api/stats (reference §12)."""
+        """This camera's entry of /api/stats (Frigate 0.8: docs/compatibility.md#stats)."""
         return {
             "camera_fps": self.handoff.received.rate(),
             "process_fps": self.process_fps.rate(),

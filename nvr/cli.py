@@ -18,7 +18,7 @@ LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
 def default_config_path() -> str:
-    """``$NVR_CONFIG``, then ``$CONFIG_FILE`` (the reference's variable), then ./config.yml."""
+    """``$NVR_CONFIG``, then ``$CONFIG_FILE`` (Frigate 0.8's variable), then ./config.yml."""
     return os.environ.get("NVR_CONFIG") or os.environ.get("CONFIG_FILE") or "config.yml"
 
 
@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     models_commands = models.add_subparsers(dest="models_command", required=True,
                                             metavar="COMMAND")
     download = models_commands.add_parser(
-        "download", help="fetch the reference SSD MobileNet model and COCO labels from their "
+        "download", help="fetch the default SSD MobileNet model and COCO labels from their "
         "origin or a mirror (nvr ships them and uses them by default)")
     download.add_argument("--dest", default="models", metavar="DIR",
                           help="folder to write them to (default: ./models)")

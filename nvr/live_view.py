@@ -30,7 +30,7 @@ class LiveView:
 
     def overlays(self, processed: ProcessedFrame, flags: OverlayFlags) -> Overlays:
         """What to draw on ``processed`` for a viewer who asked for ``flags``."""
-        zones = ()
+        zones: tuple[ZoneOutline, ...] = ()
         if flags.zones:
             zones = tuple(
                 ZoneOutline(zone.name, zone.points, zone.color, zone.name in processed.active_zones)

@@ -1,25 +1,26 @@
-"""Images of a tracked object: snapshots, best.jpg, event thumbnails (reference §3.13, §3.15).
+"""Images of a tracked object: snapshots, best.jpg, event thumbnails (Frigate 0.8:
+docs/compatibility.md#object-images).
 
 Every image starts from the object's best frame, a flat I420 buffer that is never written
-to. The steps are the reference's (box, crop, resize, timestamp, JPEG q70), done in an order
+to. The steps are Frigate 0.8's (box, crop, resize, timestamp, JPEG q70), done in an order
 that touches as few pixels as possible: the crop is cut from the frame first and only the
 crop is resized; the box and its label are then drawn on the output, translated into the
-crop's coordinates and scaled to the output (render.draw_overlays), which gives the
-reference's picture (the box was drawn on the full frame, so it lies inside the crop) with
+crop's coordinates and scaled to the output (render.draw_overlays), which gives
+Frigate 0.8's picture (the box was drawn on the full frame, so it lies inside the crop) with
 lines and labels sized for the output. The timestamp is drawn last, on the output.
 
-Differences from the reference, all cosmetic:
+Differences from Frigate 0.8, all cosmetic:
 
-* Crop: the region (region_for_box, multiplier 1.1) is clamped to the frame like the
-  reference's NumPy slicing, so it is square unless it is larger than the frame. A region
+* Crop: the region (region_for_box, multiplier 1.1) is clamped to the frame like
+  Frigate 0.8's NumPy slicing, so it is square unless it is larger than the frame. A region
   starting at an odd column or row is moved one pixel left or up (still inside the frame):
   I420 chroma covers 2 x 2 pixels, so only an even start can be cut without resampling.
 * The label of a box without room above it inside the crop is drawn at the crop's top edge
-  (the reference places it relative to the full frame, where the crop may cut it off).
-* Sizes are the reference's exactly (height ``out_height``, width ``int(out_height * w /
+  (Frigate 0.8 places it relative to the full frame, where the crop may cut it off).
+* Sizes are Frigate 0.8's exactly (height ``out_height``, width ``int(out_height * w /
   h)``), odd ones included, as the event thumbnail is 175 x 175; in an odd-sized output the
   last chroma sample is half outside the image, shifting the colour by under a pixel.
-* Text uses our bitmap font, at the integer scale closest to the reference's text width.
+* Text uses our bitmap font, at the integer scale closest to Frigate 0.8's text width.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ THUMBNAIL_HEIGHT = 175
 CROP_MULTIPLIER = 1.1
 TIMESTAMP_FORMAT = "%m/%d/%Y %H:%M:%S"
 # The timestamp: its left edge and baseline in output pixels, and its minimum width and
-# share of the output width (reference §3.15).
+# share of the output width (Frigate 0.8: docs/compatibility.md#object-images).
 TIMESTAMP_LEFT, TIMESTAMP_BASELINE = 5, 7
 TIMESTAMP_MIN_WIDTH, TIMESTAMP_WIDTH_SHARE = 150, 0.33
 # Our font's glyphs stand on a baseline this many font pixels below the top of the text box.
@@ -57,7 +58,8 @@ def render_object_image(frame: np.ndarray, width: int, height: int, *, full_rang
 
     ``box``, ``label``, ``score``, ``area``: the best detection, in frame pixels;
     ``frame_time``: when the frame was taken (seconds since the epoch); ``color``: the
-    label's RGB colour. Options as in reference §3.15: ``bounding_box`` draws the box and
+    label's RGB colour. Options as in Frigate 0.8 (docs/compatibility.md#object-images):
+    ``bounding_box`` draws the box and
     its label, ``crop`` cuts the square region around the box (multiplier 1.1),
     ``out_height`` resizes (aspect kept), ``timestamp`` writes the local frame time at the
     bottom left. ``full_range``: the frame already uses 0-255 and is not expanded.
@@ -71,7 +73,8 @@ def render_object_image(frame: np.ndarray, width: int, height: int, *, full_rang
 
 def best_image(frame: np.ndarray, width: int, height: int, *, full_range: bool, box: Box,
                crop: bool, out_height: int | None) -> bytes:
-    """best.jpg (reference §3.13): the frame without overlays, cropped around ``box`` if
+    """best.jpg (Frigate 0.8: docs/compatibility.md#object-images): the frame without overlays,
+    cropped around ``box`` if
     ``crop``, at ``out_height`` (None keeps the height of the frame or crop)."""
     return _render(frame, width, height, full_range, box, crop, out_height, None, None)
 
@@ -93,7 +96,7 @@ def black_jpeg(width: int, height: int) -> bytes:
 
 
 def android_thumbnail(jpeg: bytes) -> bytes:
-    """A thumbnail for Android notifications (reference §3.9, ``format=android``).
+    """A thumbnail for Android notifications (``format=android``, as Frigate 0.8 has it).
 
     Black borders left and right, each half the image's width, so a square becomes exactly
     2:1; for an odd width the right border is one pixel wider than the left.
@@ -109,7 +112,7 @@ def android_thumbnail(jpeg: bytes) -> bytes:
 def crop_region(box: Box, width: int, height: int) -> Box:
     """The part of a ``width`` x ``height`` frame that a crop around ``box`` keeps.
 
-    The reference's region (multiplier 1.1) cut at the frame's edges, moved to start on an
+    Frigate 0.8's region (multiplier 1.1) cut at the frame's edges, moved to start on an
     even column and row (at most one pixel left or up, still inside the frame).
     """
     x1, y1, x2, y2 = region_for_box(_int_box(box), width, height, CROP_MULTIPLIER)
@@ -156,7 +159,7 @@ def _cut(source: Planes, left: int, top: int, right: int, bottom: int) -> Planes
 
 
 def _output_size(width: int, height: int, out_height: int | None) -> tuple[int, int]:
-    """The reference's size for ``out_height``: that height, the width in proportion."""
+    """Frigate 0.8's size for ``out_height``: that height, the width in proportion."""
     if out_height is None:
         return width, height
     if out_height < 1:

@@ -6,13 +6,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import trio
 
 from nvr._fast.motion import MotionDetector
 from nvr.capture.pool import Frame
 from nvr.config.polygons import parse_mask, parse_zone_coordinates
 from nvr.config.schema import CameraConfig
-from nvr.detection.frame import FrameDetector
+from nvr.detection.frame import FrameDetector, ObjectDetection
 from nvr.detection.workers import DetectorError
 from nvr.events.images import RGB
 from nvr.events.recorder import EventRecorder
@@ -60,12 +61,16 @@ class FrameProcessor:
             for (zone_name, zone), color in zip(config.zones.items(), colors, strict=True)
         )
         zones = tuple(
-            Zone(outline.name, polygon_mask(self.width, self.height, [outline.points]),
-                 zone.filters)
+            Zone(outline.name, self._zone_mask(outline), zone.filters)
             for outline, zone in zip(self.zone_outlines, config.zones.values(), strict=True)
         )
         self.best = BestObjects(best_folder, config.best_image_timeout)
         self.objects = CameraObjects(name, config, zones, self.best)
+
+    def _zone_mask(self, outline: ZoneOutline) -> np.ndarray:
+        mask = polygon_mask(self.width, self.height, [outline.points])
+        assert mask is not None  # a zone has a polygon
+        return mask
 
     def motion_boxes(self, frame: Frame) -> tuple[Box, ...]:
         """Motion in one frame (a worker thread: the kernel releases the GIL)."""
@@ -80,7 +85,7 @@ class FrameProcessor:
         """
         motion: tuple[Box, ...] = ()
         regions: list[Box] = []
-        detections = []
+        detections: list[ObjectDetection] | None = []
         if detector is not None:
             motion = await trio.to_thread.run_sync(self.motion_boxes, frame)
             try:

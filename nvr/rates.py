@@ -1,4 +1,5 @@
-"""Per-second rates over a sliding 10 s window, as the stats of reference §12 define them."""
+"""Per-second rates over a sliding 10 s window, as Frigate 0.8's stats count
+(docs/compatibility.md#stats)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""A camera frame as a JPEG for people: overlays, resize, full range, encode (reference §3.14).
+"""A camera frame as a JPEG for people: overlays, resize, full range, encode (Frigate 0.8:
+docs/compatibility.md#overlays).
 
-The reference draws on the full-size frame and then resizes. Here the frame is resized first
+Frigate 0.8 draws on the full-size frame and then resizes. Here the frame is resized first
 and the overlays are drawn on the output, with coordinates and line widths scaled to it and
 text sized to its height: the same picture, but lines and labels stay crisp and legible at
 small sizes (MJPEG streams at h=360), and a frame is never copied at full size just to be
@@ -153,7 +154,7 @@ def draw_overlays(target: Planes, width: int, height: int, overlays: Overlays,
     """Draw ``overlays``, in the coordinates of a ``width`` x ``height`` frame, on ``target``.
 
     ``target`` holds planes of that frame at any size (limited range unless ``full_range``);
-    the overlays are drawn in the reference's order, scaled to it.
+    the overlays are drawn in Frigate 0.8's order, scaled to it.
     """
     _Canvas(target, width, height, full_range).draw(overlays)
 
@@ -170,7 +171,7 @@ class _Canvas:
         self.scale_x, self.scale_y = self.width / frame_width, self.height / frame_height
 
     def draw(self, overlays: Overlays) -> None:
-        """Draw the overlays in the reference's order."""
+        """Draw the overlays in Frigate 0.8's order."""
         for obj in overlays.objects:
             color = obj.color if obj.detected else BLUE
             self.rectangle(obj.box, color, 2 if obj.detected else 1)

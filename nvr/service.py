@@ -15,6 +15,7 @@ from pathlib import Path
 import hypercorn.config
 import hypercorn.trio
 import trio
+from quart_trio import QuartTrio
 
 from nvr.camera import Camera
 from nvr.camera_tasks import run_camera
@@ -55,12 +56,15 @@ class Service:
     version: str = field(default_factory=version_string)
     started_at: float = field(default_factory=time.monotonic)
     cameras: dict[str, Camera] = field(init=False)
+    database_path: str = field(init=False)
     store: EventStore | None = None
     detectors: DetectorPool | None = None
 
     def __post_init__(self) -> None:
         colors = _label_colors(self.config)
-        best_images = Path(self.config.database.path).parent / "best"
+        assert self.config.database.path is not None  # the resolved config has one
+        self.database_path = self.config.database.path
+        best_images = Path(self.database_path).parent / "best"
         self.cameras = {
             name: Camera(name, camera, self.config.media, self.config.ffmpeg.stall_timeout,
                          label_color=colors, best_folder=best_images / name,
@@ -90,7 +94,7 @@ class Service:
             # Loads the model once to check it: a missing or broken one stops start-up here.
             detectors = await trio.to_thread.run_sync(detector_setup, self.config, self.source)
         try:
-            async with EventStore.open(self.config.database.path) as store:
+            async with EventStore.open(self.database_path) as store:
                 await self._run_with_store(store, detectors, cameras, task_status)
         except EventStoreError as error:  # raised by open(), before any task started
             raise StartupError(str(error)) from None
@@ -139,7 +143,7 @@ class Service:
             self.store = self.detectors = None
 
 
-CACHE_MIN_FREE = 200_000_000  # bytes left free on the cache's filesystem (as the reference)
+CACHE_MIN_FREE = 200_000_000  # bytes left free on the cache's filesystem (as Frigate 0.8)
 
 
 def _label_colors(config: NvrConfig) -> Callable[[str], RGB]:
@@ -184,7 +188,7 @@ def bind_http(web: WebConfig) -> socket.socket:
     return listener
 
 
-async def serve_http(app: object, listener: socket.socket, *,
+async def serve_http(app: QuartTrio, listener: socket.socket, *,
                      task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
     """Serve ``app`` on ``listener`` (from ``bind_http``), which Hypercorn then owns; reports
     the bound URLs through ``task_status``."""

@@ -1,4 +1,4 @@
-"""The /api/stats document (reference §3.5 and §12)."""
+"""The /api/stats document (Frigate 0.8: docs/compatibility.md#stats)."""
 
 from __future__ import annotations
 

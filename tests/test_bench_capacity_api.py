@@ -36,6 +36,7 @@ def check(figures: list[Figure], group: str, units: dict[str, str]) -> None:
             assert figure.ratio is not None and figure.ratio > 0, figure
 
 
+@pytest.mark.slow
 def test_capacity_suite(inputs: BenchInputs) -> None:
     steps: list[str] = []
     figures = capacity.run(inputs, steps.append)
@@ -52,6 +53,7 @@ def test_capacity_suite(inputs: BenchInputs) -> None:
     assert 0 <= by_name["frames with motion"].ours.median <= 100
 
 
+@pytest.mark.slow
 def test_api_suite(inputs: BenchInputs) -> None:
     steps: list[str] = []
     figures = api.run(inputs, steps.append)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from nvr.bench import report
@@ -15,6 +16,7 @@ GROUPS = {"decode", "motion", "regions", "model_input", "overlays", "detector", 
           "api"}
 
 
+@pytest.mark.slow
 def test_quick_run_writes_json_and_chart(tmp_path: Path) -> None:
     argv = ["bench", "--quick", "--video", str(shared_file(FOOTAGE)),
             "--model", str(shared_file(SSD)), "--labels", str(shared_file(SSD_LABELS)),

@@ -191,12 +191,12 @@ def test_the_model_defaults_to_the_shipped_reference_ssd(tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     from nvr.bench.command import inputs_from_args
     from nvr.cli import build_parser
-    from nvr.data import REFERENCE_LABELS, REFERENCE_MODEL
+    from nvr.data import DEFAULT_LABELS, DEFAULT_MODEL
 
     monkeypatch.chdir(tmp_path)  # nothing is looked up in the working directory
     (tmp_path / "clip.mp4").write_bytes(b"\0")
     inputs = inputs_from_args(build_parser().parse_args(["bench", "--video", "clip.mp4"]))
-    assert (inputs.model, inputs.labels) == (REFERENCE_MODEL, REFERENCE_LABELS)
+    assert (inputs.model, inputs.labels) == (DEFAULT_MODEL, DEFAULT_LABELS)
     assert inputs.model.is_file() and inputs.labels.is_file()
 
 

@@ -55,6 +55,7 @@ def test_probe_reads_size_rate_and_duration() -> None:
     assert 130 < info.duration < 150
 
 
+@pytest.mark.slow
 def test_stage_figures(stage_figures: list[Figure]) -> None:
     check(stage_figures)
     groups = [figure.group for figure in stage_figures]
@@ -81,6 +82,7 @@ def test_stage_figures(stage_figures: list[Figure]) -> None:
         assert motion.reference_name.startswith("OpenCV")
 
 
+@pytest.mark.slow
 def test_detector_figures(detector_figures: tuple[list[Figure], list[str]],
                           inputs: BenchInputs) -> None:
     figures, steps = detector_figures

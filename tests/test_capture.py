@@ -28,6 +28,7 @@ async def watch_fps(camera: Camera, seconds: float) -> list[float]:
     return samples
 
 
+@pytest.mark.slow
 async def test_frames_flow_and_stats_count_them(media_config, serve) -> None:
     served = await serve(media_config("cameras:" + looped_footage("front")), cameras=True)
     camera = served.service.cameras["front"]
@@ -43,6 +44,7 @@ async def test_frames_flow_and_stats_count_them(media_config, serve) -> None:
     assert camera.pool.allocated <= 5  # buffers are reused, not allocated per frame
 
 
+@pytest.mark.slow
 async def test_killed_ffmpeg_is_restarted_while_the_other_camera_carries_on(
     media_config, serve, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -66,6 +68,7 @@ async def test_killed_ffmpeg_is_restarted_while_the_other_camera_carries_on(
     assert victim.latest.frame.index > index_after_restart
 
 
+@pytest.mark.slow
 async def test_missing_file_backs_off_and_is_logged(
     media_config, serve, caplog: pytest.LogCaptureFixture, tmp_path
 ) -> None:
@@ -85,6 +88,7 @@ async def test_missing_file_backs_off_and_is_logged(
     assert (await served.client.get("/api/stats")).json()["missing"]["capture_pid"] == 0
 
 
+@pytest.mark.slow
 async def test_wrong_resolution_is_reported_and_restarted(
     media_config, serve, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -102,6 +106,7 @@ async def test_wrong_resolution_is_reported_and_restarted(
     assert min(fps[2:]) > 5, fps
 
 
+@pytest.mark.slow
 async def test_stalled_camera_is_restarted(
     media_config, serve, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -160,6 +165,7 @@ def test_backoff_doubles_to_a_minute_and_resets_after_a_good_minute() -> None:
     assert backoff.next_delay(healthy_for=5) == 2
 
 
+@pytest.mark.slow
 async def test_a_crashing_pipeline_restarts_that_camera_only(
     media_config, serve, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -197,6 +203,7 @@ def rtsp_camera():
     server.stop()
 
 
+@pytest.mark.slow
 async def test_rtsp_camera_drop_out_and_recovery(
     media_config, serve, caplog: pytest.LogCaptureFixture, rtsp_camera: RtspServer
 ) -> None:

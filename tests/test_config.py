@@ -15,7 +15,7 @@ from nvr.config.view import config_view, redact
 from nvr.data import DEMO_IMAGE
 from support import MINIMAL_CAMERA
 
-# The camera object of reference §2.10, resolved from the same minimal config
+# The camera object of Frigate 0.8's /api/config, resolved from the same minimal config
 # (one 1280x720 camera `back`, fps 5, roles detect+rtmp, one zone `yard`).
 REFERENCE_CAMERA = json.loads("""
 {"name":"back","height":720,"width":1280,"fps":5,"best_image_timeout":60,

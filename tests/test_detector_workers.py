@@ -21,10 +21,10 @@ import trio
 from PIL import Image
 
 from nvr.config import ConfigError, NvrConfig, load_config
-from nvr.data import REFERENCE_LABELS, REFERENCE_MODEL
+from nvr.data import DEFAULT_LABELS, DEFAULT_MODEL
 from nvr.detection import Detection, Detector, create_detector
 from nvr.detection import workers as workers_module
-from nvr.detection.download import REFERENCE_MODEL as DOWNLOADS
+from nvr.detection.download import DEFAULT_MODEL_FILES
 from nvr.detection.setup import detector_setup, model_files
 from nvr.detection.workers import DetectorError, DetectorPool
 from support import MINIMAL_CAMERA, SSD, SSD_LABELS, shared_file, wait_for
@@ -320,13 +320,13 @@ def test_without_a_model_block_the_shipped_reference_model_is_used(
     monkeypatch.chdir(tmp_path)  # nothing is looked up in the working directory
     config = config_with("detectors: {cpu1: {type: cpu, num_threads: 1}}\n")
     model, labels = model_files(config)
-    assert (model, labels) == (REFERENCE_MODEL, REFERENCE_LABELS)
+    assert (model, labels) == (DEFAULT_MODEL, DEFAULT_LABELS)
     assert model.parent.name == "data" and model.parent.parent.name == "nvr"
     # The very files of ../shared (and of the model zoo: the download's checksums).
     for shipped, original in ((model, SSD), (labels, SSD_LABELS)):
         assert shipped.read_bytes() == shared_file(original).read_bytes()
     assert [hashlib.sha256(path.read_bytes()).hexdigest() for path in (model, labels)] == [
-        file.sha256 for file in DOWNLOADS]
+        file.sha256 for file in DEFAULT_MODEL_FILES]
     setup = detector_setup(config)
     assert setup.input_size == SIZE  # the model's own, not Frigate's 320 default
     detector = setup.factories["cpu1"]()
@@ -341,7 +341,7 @@ def test_a_configured_model_that_is_missing(config_with: Callable[[str], NvrConf
         detector_setup(config)
     [problem] = caught.value.problems
     assert problem.startswith(f"model.path: no detector model at {tmp_path}/nowhere/ssd.tflite;")
-    assert problem.endswith("check model.path (without it nvr uses the reference SSD model it "
+    assert problem.endswith("check model.path (without it nvr uses the default SSD model it "
                             "ships)")
 
 

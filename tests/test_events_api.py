@@ -1,7 +1,7 @@
 """The events API over real HTTP against a real SQLite file.
 
 Expected answers are computed in the tests from the rows written, with the filter semantics
-of reference-behaviour.md §3.6-§3.10 (zone fixed to an exact member match).
+of Frigate 0.8's events API (zone fixed to an exact member match).
 """
 
 from __future__ import annotations
@@ -300,7 +300,7 @@ async def test_summary_groups_by_local_day(filled) -> None:
 
 
 async def test_home_assistant_queries(filled) -> None:
-    """What the integration asks (home-assistant-client.md §2.4-§2.5)."""
+    """What Home Assistant's Frigate integration asks."""
     served, rows = filled
     get = served.client.get
     summary = (await get("/api/events/summary?has_clip=1")).json()

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 import simplejpeg
 
 from support import (
@@ -30,6 +31,7 @@ from support import (
 )
 
 
+@pytest.mark.slow
 def test_people_and_cars_become_events(write_config: Callable[..., Path]) -> None:
     footage = shared_file(FOOTAGE)
     cameras = (
@@ -72,6 +74,7 @@ def test_people_and_cars_become_events(write_config: Callable[..., Path]) -> Non
     assert cars and {event["label"] for event in cars} == {"car"}
 
 
+@pytest.mark.slow
 def test_sigkill_mid_event_leaves_consistent_rows(write_config: Callable[..., Path]) -> None:
     footage = shared_file(FOOTAGE)
     # Someone is in view from 74.5 s to 86.5 s: kill nvr while they still are.

@@ -163,6 +163,7 @@ async def test_a_failing_loop_logs_each_back_off_step_and_goes_on(
 
 # -- the whole service ------------------------------------------------------------------------
 
+@pytest.mark.slow
 async def test_the_service_stays_up_while_its_loops_fail(
         media_config: Callable[[str], NvrConfig], serve, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:

@@ -75,6 +75,7 @@ def scenes(draw: st.DrawFn) -> tuple[Scene, dict]:
     return scene, options
 
 
+@pytest.mark.slow
 @given(scenes())
 @settings(max_examples=200, deadline=None)
 def test_kernel_matches_reference_frame_by_frame(case: tuple[Scene, dict]) -> None:

@@ -27,7 +27,7 @@ clustered = st.lists(boxes(low=0, high=120, longest=150), max_size=10)
 frame_sizes = st.tuples(st.integers(1, 2000), st.integers(1, 2000))
 
 
-# region_for_box (reference §6.1)
+# region_for_box (Frigate 0.8: docs/compatibility.md#regions)
 
 @pytest.mark.parametrize(("box", "multiplier", "region"), [
     ((100, 100, 200, 300), 1.2, (0, 50, 300, 350)),  # small: the 300 px minimum
@@ -114,7 +114,7 @@ def test_reduce_matches_reference(candidates: list[Box]) -> None:
     assert not any(a != b and reference.contains(a, b) for a in reduced for b in reduced)
 
 
-# select_regions (reference §6.2)
+# select_regions (Frigate 0.8: docs/compatibility.md#regions)
 
 
 def test_select_spec_example() -> None:
@@ -148,7 +148,7 @@ def test_select_matches_reference(motion: list[Box], tracked: list[Box],
         motion, tracked, *frame)
 
 
-# crop_to_tensor (reference §6.3)
+# crop_to_tensor (Frigate 0.8: docs/compatibility.md#regions)
 
 
 def i420(rng: np.random.Generator, width: int, height: int) -> tuple[np.ndarray, ...]:

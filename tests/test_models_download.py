@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from nvr.detection.download import REFERENCE_MODEL
+from nvr.detection.download import DEFAULT_MODEL_FILES
 from support import shared_file
 
-MODEL, LABELS = REFERENCE_MODEL
+MODEL, LABELS = DEFAULT_MODEL_FILES
 
 
 @pytest.fixture

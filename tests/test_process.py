@@ -92,6 +92,7 @@ def test_port_in_use_is_a_clear_startup_error(service_config: tuple[Path, str]) 
         first.communicate(timeout=10)
 
 
+@pytest.mark.slow
 def test_a_frigate_config_without_a_model_block_runs_on_the_shipped_model(
         write_config: Callable[..., Path]) -> None:
     # Frigate 0.8's documented config, unchanged but for what points off this machine: the

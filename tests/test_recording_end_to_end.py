@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 
 from nvr.config.ffmpeg import ffmpeg_executable
 from nvr.recording.mp4_boxes import top_level_boxes
@@ -55,6 +56,7 @@ def with_clips(clips: Path, camera_name: str) -> list[dict]:
     return [event for event in stored_events(clips, camera_name) if event["has_clip"]]
 
 
+@pytest.mark.slow
 def test_events_get_playable_clips(write_config: Callable[..., Path]) -> None:
     cameras = (
         camera("person", shared_file(FOOTAGE), "-re -ss 70 -t 30", 768, 432, CLIPS,
@@ -88,6 +90,7 @@ def test_events_get_playable_clips(write_config: Callable[..., Path]) -> None:
     assert decodes(road_clip)
 
 
+@pytest.mark.slow
 def test_a_killed_segment_writer_still_gives_a_clip(write_config: Callable[..., Path]) -> None:
     footage = shared_file(FOOTAGE)
     # The person camera writes its segments in a second ffmpeg (the clips role alone).

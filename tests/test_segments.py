@@ -321,6 +321,7 @@ def test_stall_timeout_follows_the_segment_length(media_config: Callable[[str], 
     assert default_stall_timeout(command) == 3 * 10 + 20
 
 
+@pytest.mark.slow
 async def test_killed_writer_is_restarted_and_segments_keep_coming(
     media_config: Callable[[str], NvrConfig], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -355,6 +356,7 @@ async def test_killed_writer_is_restarted_and_segments_keep_coming(
         [10.0] * len(cache.segments), abs=0.2)
 
 
+@pytest.mark.slow
 async def test_stalled_writer_is_stopped_cleanly_and_restarted(
     media_config: Callable[[str], NvrConfig], caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:

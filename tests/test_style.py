@@ -1,4 +1,5 @@
-"""The code base stays ruff clean, and its imports keep to the layers in pyproject.toml."""
+"""The code base stays ruff clean, type-checks, and its imports keep to the layers in
+pyproject.toml."""
 
 import shutil
 import subprocess
@@ -30,3 +31,9 @@ def test_imports_have_no_cycle_and_point_down_the_layers() -> None:
                             text=True, timeout=120, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Contracts: 3 kept, 0 broken." in result.stdout
+
+
+def test_mypy_finds_no_type_errors() -> None:
+    result = subprocess.run([tool("mypy")], capture_output=True, text=True, timeout=600,
+                            cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr

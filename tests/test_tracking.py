@@ -1,4 +1,5 @@
-"""Tracker, object state and best images (reference §7-§8, with the documented fixes)."""
+"""Tracker, object state and best images (docs/compatibility.md#tracking and
+#object-state)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Motion detection on the luma plane (reference behaviour §5).
+"""Motion detection on the luma plane (Frigate 0.8: docs/compatibility.md#motion).
 
 Each frame is resized to the small motion size and compared with a running average of the
 background; pixels that changed, and kept changing, are dilated and grouped into 8-connected

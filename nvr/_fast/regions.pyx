@@ -1,5 +1,6 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Detection regions and the model-input kernel (reference §6.1-§6.3).
+"""Detection regions and the model-input kernel, as Frigate 0.8 chooses regions
+(docs/compatibility.md#regions).
 
 A box is a tuple ``(x1, y1, x2, y2)`` of ints in frame pixels, x2/y2 exclusive. A region is a
 square box around what should be detected; the model sees it resized to its input size.
@@ -13,7 +14,7 @@ from libc.stdlib cimport qsort
 from nvr._fast.union_find cimport find_root
 
 cdef enum:
-    MIN_REGION = 300    # smallest region side (reference §6.1)
+    MIN_REGION = 300    # smallest region side, as Frigate 0.8 has it
     MAX_SIDE = 1024     # largest model input side crop_to_tensor accepts
     MAX_SPAN = 2048     # source columns per row buffer (the buffers live on the stack)
     MAX_CHROMA_SPAN = 1025  # MAX_SPAN / 2 + 1
@@ -77,7 +78,7 @@ cdef inline Py_ssize_t _distance(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
 
 
 cdef inline bint _near(Py_ssize_t a1, Py_ssize_t a2, Py_ssize_t b1, Py_ssize_t b2) noexcept nogil:
-    # Both edges within 20% of the smaller extent, in integers so the reference agrees exactly.
+    # Both edges within 20% of the smaller extent, in integers so the Python twin agrees exactly.
     cdef Py_ssize_t tolerance = min(a2 - a1, b2 - b1)
     return 5 * _distance(a1, b1) <= tolerance and 5 * _distance(a2, b2) <= tolerance
 
@@ -203,7 +204,7 @@ cdef void _check_frame(Py_ssize_t width, Py_ssize_t height) except *:
 
 def region_for_box(box, Py_ssize_t frame_width, Py_ssize_t frame_height,
                    double multiplier=2.0) -> tuple:
-    """The square region to detect in around ``box`` (reference §6.1).
+    """The square region to detect in around ``box`` (docs/compatibility.md#regions).
 
     Side: the box's longer side floored to a multiple of 4, times ``multiplier``, truncated,
     at least 300. Centred on the box, moved to lie inside the frame where the side allows;
@@ -237,7 +238,8 @@ cdef inline bint _touches(Rect* a, Rect* b) noexcept nogil:
 
 def select_regions(motion_boxes, tracked_boxes, Py_ssize_t frame_width,
                    Py_ssize_t frame_height) -> list:
-    """The regions to run detection in for one frame (reference §6.2), sorted and distinct.
+    """The regions to run detection in for one frame (docs/compatibility.md#regions), sorted
+    and distinct.
 
     Tracked boxes count only where they touch a motion box. The reduced boxes get regions at
     1.2x; those regions are reduced again and recomputed at 1.0x.
@@ -347,7 +349,7 @@ cdef inline void _upsample(const float* chroma, Py_ssize_t pairs, float* out) no
 
 
 cdef inline uint32_t _level(float value) noexcept nogil:
-    # Given the value + 0.5, truncation rounds half up like the reference wherever the result
+    # Given the value + 0.5, truncation rounds half up like the Python twin wherever the result
     # is not limited to 0. Limited in int16 so that the loop vectorises (float comparisons
     # would not); typed bounds, as literals would give long temporaries, which do not.
     cdef int16_t level = <int16_t><int32_t>value, low = 0, high = 255

@@ -4,7 +4,7 @@ N simulated cameras read the video looped in real time (``-re``, each from its o
 the file) at ``FPS`` fps in a real in-process service (``Service.run_pipelines``: capture,
 motion, the CPU detector on the given model, tracking, events). N grows (1, 2, 4, ... then
 bisection; at most 4 in quick mode) until a camera skips frames or processes fewer than 95 %
-of the frames it receives. The reference, measured in the same run, is what an NVR without
+of the frames it receives. The baseline, measured in the same run, is what an NVR without
 motion gating could do: the detector on every whole frame, 1 / (fps x inference time).
 """
 

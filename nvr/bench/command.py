@@ -33,7 +33,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     bench.add_argument("--video", type=Path, metavar="FILE", help="footage to decode and "
                        "process (required unless the config's camera reads a file)")
     bench.add_argument("--model", type=Path, metavar="FILE",
-                       help="TFLite SSD model (default: the config's, else the reference "
+                       help="TFLite SSD model (default: the config's, else the baseline "
                             "SSD shipped with nvr)")
     bench.add_argument("--labels", type=Path, metavar="FILE", help="its labels")
     bench.add_argument("--onnx-model", type=Path, metavar="FILE",
@@ -81,7 +81,7 @@ def inputs_from_args(args: argparse.Namespace) -> BenchInputs:
     Raises UsageError (one line) for a missing file or an inconsistent choice, and
     ConfigError for a bad config.
     """
-    from nvr.data import REFERENCE_LABELS, REFERENCE_MODEL
+    from nvr.data import DEFAULT_LABELS, DEFAULT_MODEL
     from nvr.detection.setup import model_files
 
     _pair(args.model, args.labels, "")
@@ -100,7 +100,7 @@ def inputs_from_args(args: argparse.Namespace) -> BenchInputs:
         if tflite_config is not None:
             model, labels = model_files(tflite_config, str(args.config))
         else:
-            model, labels = REFERENCE_MODEL, REFERENCE_LABELS
+            model, labels = DEFAULT_MODEL, DEFAULT_LABELS
     if not kinds:
         kinds = ["cpu"] + (["onnx"] if onnx_model is not None else [])
     if "onnx" in kinds and (onnx_model is None or onnx_labels is None):
@@ -127,7 +127,7 @@ def compare_files(first: Path, second: Path) -> int:
     from nvr.bench.report import BenchFileError, compare, load_json
 
     try:
-        documents = [load_json(path) for path in (first, second)]
+        documents = (load_json(first), load_json(second))
     except BenchFileError as error:
         print(f"nvr bench: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -285,6 +285,7 @@ def run(inputs: BenchInputs, progress: Progress) -> list[Figure]:
                 continue
             model, labels, bare = ((inputs.model, inputs.labels, bare_tflite) if kind == "cpu"
                                    else (inputs.onnx_model, inputs.onnx_labels, bare_onnx))
+            assert model is not None and labels is not None  # checked by _onnx_missing
             for threads in thread_counts():
                 factory = functools.partial(create_detector, kind, model, labels,
                                             num_threads=threads)

@@ -18,6 +18,7 @@ from base64 import b64encode
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -100,7 +101,7 @@ class Case:
     repeat: int
 
 
-def events_case(name: str, repeat: int = SMALL_REPEAT, **params: object) -> Case:
+def events_case(name: str, repeat: int = SMALL_REPEAT, **params: Any) -> Case:
     """A ``/api/events`` query with ``params`` (as the URL gives them)."""
     query = "&".join(f"{key}={value}" for key, value in params.items())
     limit = int(params.pop("limit", 100))
@@ -114,7 +115,7 @@ def summary_case(repeat: int = 40) -> Case:
 
 
 def cases(now: float) -> list[Case]:
-    """Every query Home Assistant's integration sends (home-assistant-client.md §2.4-§2.5)."""
+    """Every query Home Assistant's integration sends (listed in tests/test_events_api.py)."""
     day = now - 30 * 86_400
     after, before = local_midnight(day), local_midnight(day, 1)
     return [

@@ -37,7 +37,7 @@ class Stat:
 
 @dataclass(frozen=True)
 class Figure:
-    """One figure of a run: ours, the reference measured in the same run, and the unit.
+    """One figure of a run: ours, the baseline measured in the same run, and the unit.
 
     ``group`` is the suite (``decode``, ``motion``, ``regions``, ``model_input``,
     ``overlays``, ``detector``, ``capacity``, ``api``); ``name`` says what was measured
@@ -54,7 +54,7 @@ class Figure:
 
     @property
     def ratio(self) -> float | None:
-        """How many times better ours is than the reference (> 1: better); None without one."""
+        """How many times better ours is than the baseline (> 1: better); None without one."""
         if self.reference is None or not self.reference.median or not self.ours.median:
             return None
         if self.higher_is_better:

@@ -1,6 +1,6 @@
 """Region selection in plain Python, written for clarity, not speed.
 
-The twin of ``nvr._fast.regions.select_regions`` (same boxes): the reference ``nvr bench``
+The twin of ``nvr._fast.regions.select_regions`` (same boxes): the baseline ``nvr bench``
 times it against, and the oracle of the kernel's tests.
 """
 
@@ -69,9 +69,14 @@ def _average(group: list[Box]) -> Box:
     return (x1, y1, x2, y2)
 
 
+def _as_box(box: Sequence[int]) -> Box:
+    x1, y1, x2, y2 = box
+    return (x1, y1, x2, y2)
+
+
 def reduce_boxes(boxes: Sequence[Box]) -> list[Box]:
     """Groups of similar boxes averaged, then boxes inside another one dropped."""
-    averaged = sorted({_average(group) for group in _groups([tuple(b) for b in boxes])})
+    averaged = sorted({_average(group) for group in _groups([_as_box(b) for b in boxes])})
     return [box for box in averaged
             if not any(other != box and contains(other, box) for other in averaged)]
 
@@ -84,8 +89,8 @@ def touches(a: Box, b: Box) -> bool:
 def select_regions(motion_boxes: Sequence[Box], tracked_boxes: Sequence[Box],
                    frame_width: int, frame_height: int) -> list[Box]:
     """The regions to run the detector on, for one frame's motion and tracked boxes."""
-    moving = [tuple(box) for box in motion_boxes]
-    candidates = moving + [tuple(box) for box in tracked_boxes
+    moving = [_as_box(box) for box in motion_boxes]
+    candidates = moving + [_as_box(box) for box in tracked_boxes
                            if any(touches(box, m) for m in moving)]
     regions = [region_for_box(box, frame_width, frame_height, 1.2)
                for box in reduce_boxes(candidates)]

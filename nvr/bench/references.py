@@ -28,7 +28,8 @@ def opencv() -> ModuleType | None:
 
 
 class OpenCVMotionDetector:
-    """Reference behaviour §5 written with OpenCV calls (float32 state, contour areas)."""
+    """Frigate 0.8's motion detection (docs/compatibility.md#motion) written with OpenCV calls
+    (float32 state, contour areas)."""
 
     def __init__(self, width: int, height: int, *, frame_height: int, threshold: int = 25,
                  contour_area: int = 100, delta_alpha: float = 0.2,
@@ -104,7 +105,7 @@ def numpy_pillow_crop(frame: Planes, region: Box, size: int) -> np.ndarray:
 
     ycbcr = np.dstack([luma, upsampled(frame.u), upsampled(frame.v)])
     image = Image.fromarray(ycbcr, "YCbCr").convert("RGB")
-    return np.asarray(image.resize((size, size), Image.BILINEAR))
+    return np.asarray(image.resize((size, size), Image.Resampling.BILINEAR))
 
 
 def pillow_resize(frame: Planes, width: int, height: int) -> Planes:

@@ -20,7 +20,7 @@ SCHEMA = 1
 """Version of the JSON file's layout; ``load_json`` refuses any other."""
 
 STAGE_GROUPS = ("decode", "motion", "regions", "model_input", "overlays", "detector")
-"""The groups the chart draws as per-stage costs, ours next to the reference."""
+"""The groups the chart draws as per-stage costs, ours next to the baseline."""
 
 CAPACITY_GROUP = "capacity"
 
@@ -103,7 +103,7 @@ def machine_description(delegates: Mapping[str, str] | None = None) -> dict[str,
     try:
         usable = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
-        usable = os.cpu_count()
+        usable = os.cpu_count() or 1
     versions = {"nvr": version_string(), "python": platform.python_version()}
     pillow = _pillow()
     versions["pillow"] = pillow["version"]
@@ -285,7 +285,7 @@ def _grouped(figures: Iterable[Figure]) -> dict[str, list[Figure]]:
 
 
 def print_table(figures: Sequence[Figure], out: IO[str] | None = None) -> None:
-    """The figures grouped by suite: ours median (min-max), the reference and the ratio; ends
+    """The figures grouped by suite: ours median (min-max), the baseline and the ratio; ends
     with a line saying whether the machine was quiet enough to trust them."""
     out = out or sys.stdout
     if not figures:
@@ -394,7 +394,7 @@ def _panels(figures: Sequence[Figure]) -> list[tuple[str, list[Figure], bool]]:
     capacity = [figure for figure in figures if figure.group == CAPACITY_GROUP]
     panels = []
     if stages:
-        panels.append(("per stage: nvr against the reference, each row scaled to its larger "
+        panels.append(("per stage: nvr against the baseline, each row scaled to its larger "
                        "value (ms: shorter is better; per second: longer is better)", stages,
                        True))
     if capacity:
@@ -437,7 +437,7 @@ def _draw_bar(draw: Any, x: int, y: int, length: float, height: int,
 
 def write_chart(figures: Sequence[Figure], path: str | Path, *,
                 machine: Mapping[str, Any] | None = None) -> Path:
-    """A PNG of the per-stage costs (ours against the reference, row by row) and of the
+    """A PNG of the per-stage costs (ours against the baseline, row by row) and of the
     camera capacity, titled with the machine's CPU; drawn with Pillow only."""
     from PIL import Image, ImageDraw
 

@@ -17,6 +17,7 @@ without motion falls back to a person-sized box in the middle.
 
 from __future__ import annotations
 
+import io
 import subprocess
 import time
 from collections.abc import Callable
@@ -106,7 +107,7 @@ def decode_rate(video: Path, info: VideoInfo, threads: int, count: int) -> float
                "-frames:v", str(count), "-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:"]
     with subprocess.Popen(command, stdout=subprocess.PIPE,
                           stderr=subprocess.DEVNULL) as child:
-        assert child.stdout is not None
+        assert isinstance(child.stdout, io.BufferedReader)
         frame = bytearray(size)  # read into, not allocated per frame
         if child.stdout.readinto(frame) < size:
             raise ValueError(f"ffmpeg decodes no frames from {video}")
@@ -276,7 +277,7 @@ def overlay_figures(clip: list[np.ndarray], info: VideoInfo, rounds: int,
         if (out_w, out_h) == (width, height):
             reference_name = "bare simplejpeg encode, no overlays"
 
-            def reference() -> int:
+            def reference(out_w: int = out_w, out_h: int = out_h) -> int:
                 for frame in chosen:
                     simplejpeg.encode_jpeg_yuv_planes(*planes(frame, width, height),
                                                       quality=JPEG_QUALITY)

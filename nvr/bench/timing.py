@@ -1,4 +1,4 @@
-"""Timing in rounds: ours and the reference take turns, so load from elsewhere hits both alike."""
+"""Timing in rounds: ours and the baseline take turns, so load from elsewhere hits both alike."""
 
 from __future__ import annotations
 

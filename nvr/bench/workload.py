@@ -13,7 +13,7 @@ import numpy as np
 from nvr._fast.regions import crop_to_tensor
 from nvr.capture.decode import decode_file, split_frames
 from nvr.config.ffmpeg import ffmpeg_executable
-from nvr.frames import planes
+from nvr.frames import Box, planes
 from nvr.recording.segments import parse_duration
 from nvr.render import TAB10, Overlays, TrackedBox, ZoneOutline
 
@@ -92,8 +92,14 @@ def region_tensors(video_frames: list[np.ndarray], info: VideoInfo, size: tuple[
 def busy_overlays(width: int, height: int) -> Overlays:
     """Every overlay at once, laid out on a 1280x720 grid and scaled to the frame."""
 
-    def at(*values: int) -> tuple[int, ...]:
-        return tuple(round(value * width / 1280) for value in values)
+    def scaled(value: int) -> int:
+        return round(value * width / 1280)
+
+    def at(x1: int, y1: int, x2: int, y2: int) -> Box:
+        return (scaled(x1), scaled(y1), scaled(x2), scaled(y2))
+
+    def point(x: int, y: int) -> tuple[int, int]:
+        return (scaled(x), scaled(y))
 
     mask = np.full((height, width), 255, np.uint8)
     mask[: height // 4, : width // 5] = 0
@@ -108,8 +114,10 @@ def busy_overlays(width: int, height: int) -> Overlays:
     return Overlays(
         objects=objects,
         regions=(at(400, 100, 800, 500), at(800, 200, 1100, 500)),
-        zones=(ZoneOutline("floor", [at(100, 600), at(1200, 650), at(900, 300)], TAB10[1], True),
-               ZoneOutline("door", [at(20, 250), at(200, 250), at(200, 700)], TAB10[3], False)),
+        zones=(ZoneOutline("floor", [point(100, 600), point(1200, 650), point(900, 300)],
+                           TAB10[1], True),
+               ZoneOutline("door", [point(20, 250), point(200, 250), point(200, 700)],
+                           TAB10[3], False)),
         mask=mask,
         motion=(at(520, 220, 680, 580), at(890, 270, 980, 550), at(130, 490, 290, 630)),
         timestamp=1_700_000_000.0,

@@ -113,5 +113,6 @@ async def ffmpeg_child(argv: Sequence[str], log: logging.Logger, *, grace: float
             child.stdout.close()
             with trio.CancelScope(shield=True):
                 await _stop(process, grace)
-                await process.stderr.aclose()
+                if process.stderr is not None:
+                    await process.stderr.aclose()
             nursery.cancel_scope.cancel()

@@ -121,7 +121,7 @@ class FrameReader:
         frame = self._pool.take()
         try:
             frame.time = await self._in_thread(
-                read_frame, self._stream, self._marker, memoryview(frame.buffer)
+                read_frame, self._stream, self._marker, frame.buffer.data
             )
             frame.full_range = self.full_range
         except Stalled:

@@ -32,13 +32,12 @@ async def capture_once(command: FfmpegCommand, pool: FramePool, stall_timeout: f
                        deliver: Callable[[Frame], None], on_pid: Callable[[int], None],
                        ffmpeg_log: logging.Logger) -> CaptureEnded:
     """Run ffmpeg and hand each frame to ``deliver`` until a fault ends the run."""
-    y4m = "yuv4mpegpipe" in command.argv
     first_frame_at = None
     # Segment files written by the same process need a clean stop; a pipe does not.
     grace = FILE_OUTPUT_GRACE if set(command.roles) - {"detect"} else 0.0
     async with ffmpeg_child(command.argv, ffmpeg_log, grace=grace) as child:
         on_pid(child.process.pid)
-        reader = FrameReader(child.stdout, pool, y4m=y4m, stall_timeout=stall_timeout)
+        reader = FrameReader(child.stdout, pool, y4m=command.y4m, stall_timeout=stall_timeout)
         try:
             await reader.read_stream_header()
             while True:

@@ -1,4 +1,4 @@
-"""Configuration: the file format of the reference system, validated and resolved."""
+"""Configuration: the file format of Frigate 0.8, validated and resolved."""
 
 from nvr.config.errors import ConfigError
 from nvr.config.loader import load_config

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -50,7 +50,7 @@ _TYPE_NAMES = {
 }
 
 
-def describe(error: dict[str, Any]) -> str:
+def describe(error: Mapping[str, Any]) -> str:
     """One pydantic error in words a user of the config file understands."""
     kind, ctx, value = error["type"], error.get("ctx", {}), error.get("input")
     base = kind.removesuffix("_type").removesuffix("_parsing").removesuffix("_attributes")

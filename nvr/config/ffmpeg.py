@@ -1,4 +1,5 @@
-"""ffmpeg command lines for a camera's inputs (reference §2.4)."""
+"""ffmpeg command lines for a camera's inputs (Frigate 0.8:
+docs/compatibility.md#ffmpeg-commands)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
 
 from nvr.config.schema import CameraConfig, CameraInputConfig, MediaConfig
@@ -15,7 +17,7 @@ GENERIC_INPUT_ARGS = [
     "-fflags", "+genpts+discardcorrupt",
     "-use_wallclock_as_timestamps", "1",
 ]
-# `-stimeout` of the reference is `-timeout` since ffmpeg 5; both are refused on non-RTSP inputs.
+# `-stimeout` of Frigate 0.8 is `-timeout` since ffmpeg 5; both are refused on non-RTSP inputs.
 RTSP_INPUT_ARGS = ["-rtsp_transport", "tcp", "-timeout", "5000000"]
 SEGMENT_NAME = "%Y%m%d%H%M%S.mp4"
 
@@ -66,47 +68,73 @@ def ffmpeg_version(executable: str) -> str:
 
 @dataclass(frozen=True)
 class FfmpegCommand:
-    """One ffmpeg process of a camera: the roles it serves and its argument vector."""
+    """One ffmpeg process of a camera: the roles it serves, its argument vector, and the facts
+    about its outputs that its supervisors need."""
 
     roles: tuple[str, ...]
     argv: tuple[str, ...]
+    y4m: bool = False
+    """The detect output is YUV4MPEG, whose header states the frame size."""
+    segment_outputs: tuple[Path, ...] = ()
+    """The segment file patterns it writes (``<folder>/<camera>-%Y%m%d%H%M%S.mp4``)."""
+    segment_time: float | None = None
+    """The longest ``-segment_time`` of those outputs (None: ffmpeg's default)."""
 
     @property
     def line(self) -> str:
         return " ".join(self.argv)
 
 
-def _outputs(name: str, camera: CameraConfig, camera_input: CameraInputConfig,
-             media: MediaConfig) -> list[str]:
+def _segment_time(args: list[str]) -> float | None:
+    for option, value in pairwise(args):
+        if option == "-segment_time":
+            try:
+                return float(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _command(name: str, camera: CameraConfig, camera_input: CameraInputConfig,
+             media: MediaConfig) -> FfmpegCommand | None:
+    """The ffmpeg of one input, or None if it has no active output."""
     outputs = camera.ffmpeg.output_args
     args: list[str] = []
+    segments: list[tuple[list[str], Path]] = []
     if "record" in camera_input.roles and camera.record.enabled:
-        args += [*outputs.record, str(Path(media.recordings) / f"{name}-{SEGMENT_NAME}")]
+        segments.append((outputs.record, Path(media.recordings) / f"{name}-{SEGMENT_NAME}"))
     if "clips" in camera_input.roles:
-        # The cache is fed even with clips disabled, as in the reference: it may be
+        # The cache is fed even with clips disabled, as in Frigate 0.8: it may be
         # enabled at run time and needs its pre-capture seconds.
-        args += [*outputs.clips, str(Path(media.cache) / f"{name}-{SEGMENT_NAME}")]
+        segments.append((outputs.clips, Path(media.cache) / f"{name}-{SEGMENT_NAME}"))
+    for output_args, pattern in segments:
+        args += [*output_args, str(pattern)]
     if "detect" in camera_input.roles:
         if camera.fps is not None:
             args += ["-r", str(camera.fps)]
         args += [*outputs.detect, "pipe:"]
-    return args
+    if not args:
+        return None
+    argv = [
+        ffmpeg_executable(),
+        *(camera_input.global_args or []),
+        *(camera_input.hwaccel_args or []),
+        *(camera_input.input_args or []),
+        "-i", camera_input.path,
+        *args,
+    ]
+    times = [time for output_args, _ in segments
+             if (time := _segment_time(output_args)) is not None]
+    return FfmpegCommand(
+        tuple(camera_input.roles), tuple(argv),
+        y4m="detect" in camera_input.roles and "yuv4mpegpipe" in outputs.detect,
+        segment_outputs=tuple(pattern for _, pattern in segments),
+        segment_time=max(times, default=None),
+    )
 
 
 def camera_commands(name: str, camera: CameraConfig, media: MediaConfig) -> list[FfmpegCommand]:
     """The ffmpeg processes of a resolved camera, one per input with an active output."""
-    commands = []
-    for camera_input in camera.ffmpeg.inputs:
-        outputs = _outputs(name, camera, camera_input, media)
-        if not outputs:
-            continue
-        argv = [
-            ffmpeg_executable(),
-            *(camera_input.global_args or []),
-            *(camera_input.hwaccel_args or []),
-            *(camera_input.input_args or []),
-            "-i", camera_input.path,
-            *outputs,
-        ]
-        commands.append(FfmpegCommand(tuple(camera_input.roles), tuple(argv)))
-    return commands
+    commands = (_command(name, camera, camera_input, media)
+                for camera_input in camera.ffmpeg.inputs)
+    return [command for command in commands if command is not None]

@@ -155,7 +155,7 @@ def resolve(config: NvrConfig, source: str, base_dir: Path,
     Relative paths are taken from ``base_dir`` (the config file's folder). Placeholders
     ``{FRIGATE_*}`` in input paths and the MQTT password come from ``environ`` and the
     config's own ``environment_vars``; the real environment wins. ``{NVR_DATA}`` is the folder
-    of the files shipped with nvr (``nvr.data``: the reference model, the demo's photo).
+    of the files shipped with nvr (``nvr.data``: the default model, the demo's photo).
     """
     problems = _cross_checks(config)
     env = {key: value for key, value in {**config.environment_vars, **environ}.items()

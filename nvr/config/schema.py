@@ -1,6 +1,7 @@
 """The configuration file's schema: one strict, closed pydantic model per block.
 
-Keys and defaults follow the reference system (spec/reference-behaviour.md §2). Fields that
+Keys and defaults follow Frigate 0.8 (docs/compatibility.md#configuration).
+Fields that
 a camera inherits from the global block are validated here with the same model on both
 levels; `nvr.config.resolve` merges them using what the user actually wrote
 (`model_fields_set`).
@@ -140,7 +141,7 @@ def _segment_args(seconds: int) -> list[str]:
 
 
 class OutputArgsConfig(Block):
-    # YUV4MPEG instead of the reference's rawvideo: its header states the frame size, so a
+    # YUV4MPEG instead of Frigate 0.8's rawvideo: its header states the frame size, so a
     # wrong width/height is caught at once instead of producing garbled frames.
     detect: FfmpegArgs = ["-f", "yuv4mpegpipe", "-pix_fmt", "yuv420p"]
     record: FfmpegArgs = _segment_args(60)

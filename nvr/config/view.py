@@ -1,4 +1,5 @@
-"""The resolved config as clients see it: the JSON shape of reference §2.10, no secrets."""
+"""The resolved config as clients see it: the JSON shape of Frigate 0.8's
+(docs/compatibility.md#api), no secrets."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Files shipped inside the package: the reference detector and the demo camera's photo.
+"""Files shipped inside the package: the default detector and the demo camera's photo.
 
 Their origins, checksums and licences are in ``PROVENANCE.md`` beside them.
 """
@@ -7,11 +7,11 @@ from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parent
 
-REFERENCE_MODEL = DATA_DIR / "coco_ssd_mobilenet_v1_1.0_quant_2018_06_29.tflite"
+DEFAULT_MODEL = DATA_DIR / "coco_ssd_mobilenet_v1_1.0_quant_2018_06_29.tflite"
 """SSD MobileNet v1 COCO (uint8, 300x300): the detector used when the config names none."""
 
-REFERENCE_LABELS = DATA_DIR / "coco_labels.txt"
-"""The 90 COCO labels of the reference model, line index = class id."""
+DEFAULT_LABELS = DATA_DIR / "coco_labels.txt"
+"""The 90 COCO labels of the default model, line index = class id."""
 
 DEMO_IMAGE = DATA_DIR / "grace_hopper.png"
 """A public-domain photo of Grace Hopper, 307x360: the person in the demo camera."""

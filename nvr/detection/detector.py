@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 MIN_SCORE = 0.4
-"""The detector's own score floor (the reference hard-codes it); filters come later."""
+"""The detector's own score floor (Frigate 0.8 hard-codes it); filters come later."""
 
 
 

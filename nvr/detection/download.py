@@ -1,4 +1,4 @@
-"""``nvr models download``: fetch the reference SSD model and its labels, checked by sha256.
+"""``nvr models download``: fetch the default SSD model and its labels, checked by sha256.
 
 A file is written under a temporary name in the destination folder and renamed only once its
 checksum is right, so a failed or tampered download never leaves a file behind.
@@ -31,7 +31,7 @@ class ModelFile:
     member: str | None = None
 
 
-REFERENCE_MODEL = (
+DEFAULT_MODEL_FILES = (
     ModelFile(
         "coco_ssd_mobilenet_v1_1.0_quant_2018_06_29.tflite",
         "https://storage.googleapis.com/download.tensorflow.org/models/tflite/"
@@ -107,5 +107,5 @@ def install(file: ModelFile, dest: Path, *, mirror: str | None = None,
 
 def download_reference_model(dest: Path, *, mirror: str | None = None,
                              progress: Progress = print_progress) -> list[Path]:
-    """Install the reference SSD model and its labels into ``dest``; returns their paths."""
-    return [install(file, dest, mirror=mirror, progress=progress) for file in REFERENCE_MODEL]
+    """Install the default SSD model and its labels into ``dest``; returns their paths."""
+    return [install(file, dest, mirror=mirror, progress=progress) for file in DEFAULT_MODEL_FILES]

@@ -1,7 +1,8 @@
-"""Object detection in one frame: regions, filters, NMS and refinement (reference §6.2-§6.5).
+"""Object detection in one frame: regions, filters, NMS and refinement (Frigate 0.8:
+docs/compatibility.md#regions, docs/compatibility.md#detection).
 
-Differences from the reference, on purpose: ``min_score`` is the score floor the user set (the
-reference's NMS silently raised it to 0.5), and a label's object mask is the camera's
+Differences from Frigate 0.8, on purpose: ``min_score`` is the score floor the user set (the
+Frigate 0.8's NMS silently raised it to 0.5), and a label's object mask is the camera's
 ``objects.mask`` combined with the label's own ``mask``.
 """
 
@@ -122,7 +123,7 @@ class FrameDetector:
             crop_to_tensor(y, u, v, region, tensor)
 
     def _in_frame(self, detection: Detection, region: Box) -> ObjectDetection | None:
-        """``detection`` in frame pixels if it passes the label's filters (§6.4), else None."""
+        """``detection`` in frame pixels if it passes the label's filters, else None."""
         label = detection.label
         if label not in self.tracked_labels:
             return None

@@ -21,9 +21,10 @@ def load_labels(path: str | Path) -> dict[int, str]:
     while stripped and not stripped[-1]:
         stripped.pop()
     numbered = [_NUMBERED.fullmatch(line) for line in stripped if line]
-    if numbered and all(numbered):
+    matches = [match for match in numbered if match is not None]
+    if matches and len(matches) == len(numbered):
         labels: dict[int, str] = {}
-        for match in numbered:
+        for match in matches:
             class_id, name = int(match[1]), match[2].strip()
             if class_id in labels:
                 raise ValueError(f"{path}: class id {class_id} appears twice")

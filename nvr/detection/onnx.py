@@ -58,7 +58,8 @@ class OnnxDetector(Detector):
     def detect(self, tensor: np.ndarray, min_score: float = MIN_SCORE) -> list[Detection]:
         self.check_tensor(tensor)
         if self._scaled != self._size:
-            tensor = np.asarray(Image.fromarray(tensor).resize(self._scaled, Image.BILINEAR))
+            resized = Image.fromarray(tensor).resize(self._scaled, Image.Resampling.BILINEAR)
+            tensor = np.asarray(resized)
         for channel in range(3):  # HWC RGB -> CHW BGR, a third faster than one strided copy
             np.copyto(self._pasted[2 - channel], tensor[:, :, channel])
         rows = self._session.run(self._output_names, self._feed)[0][0]

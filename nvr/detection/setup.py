@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nvr.config import ConfigError, NvrConfig
-from nvr.data import REFERENCE_LABELS, REFERENCE_MODEL
+from nvr.data import DEFAULT_LABELS, DEFAULT_MODEL
 from nvr.detection.backends import ONNX_INSTALL_HINT, create_detector
 from nvr.detection.detector import Detector
 
@@ -23,7 +23,7 @@ def _kinds(config: NvrConfig) -> set[str]:
 
 def model_files(config: NvrConfig, source: str = "config") -> tuple[Path, Path]:
     """The model and label files: ``model.path`` and ``model.labelmap_path`` of the config, or
-    the reference SSD model and COCO labels shipped in the package (``nvr.data``).
+    the default SSD model and COCO labels shipped in the package (``nvr.data``).
 
     Raises ConfigError for an ``onnx`` detector without both paths: there is no default.
     """
@@ -34,8 +34,8 @@ def model_files(config: NvrConfig, source: str = "config") -> tuple[Path, Path]:
                     for key, value in (("model.path", model), ("model.labelmap_path", labels))
                     if value is None]
         raise ConfigError(source, problems)
-    return (Path(model) if model else REFERENCE_MODEL,
-            Path(labels) if labels else REFERENCE_LABELS)
+    return (Path(model) if model else DEFAULT_MODEL,
+            Path(labels) if labels else DEFAULT_LABELS)
 
 
 def _missing(config: NvrConfig, model: Path, labels: Path) -> list[str]:
@@ -45,7 +45,7 @@ def _missing(config: NvrConfig, model: Path, labels: Path) -> list[str]:
             ("model.labelmap_path", config.model.labelmap_path, labels, "label map")):
         if path.is_file():
             continue
-        hint = (f"check {key} (without it nvr uses the reference SSD model it ships)" if given
+        hint = (f"check {key} (without it nvr uses the default SSD model it ships)" if given
                 else "this file ships with nvr: reinstall it")
         problems.append(f"{key}: no {what} at {path}; {hint}")
     return problems
@@ -69,7 +69,7 @@ def _input_size(config: NvrConfig, model: Path, labels: Path,
     """The tensor size to give the detectors.
 
     TFLite models take only their own size: ``model.width`` x ``model.height`` when set must
-    match it, and when unset the model's own size is used (the reference SSD takes 300x300,
+    match it, and when unset the model's own size is used (the default SSD takes 300x300,
     Frigate's default is 320). ONNX models letterbox any size: the configured one.
     """
     size = (config.model.width, config.model.height)

@@ -6,7 +6,7 @@ thread takes the next request without a round trip through the loop (as receivin
 channel via ``trio.from_thread`` would need). Results come back through the Trio token
 (``run_sync_soon``), which wakes the waiting task. A detector
 that raises is logged and replaced; one stuck in an inference for longer than ``stuck_timeout``
-is abandoned to its thread and replaced, like the reference's watchdog does.
+is abandoned to its thread and replaced, like Frigate 0.8's watchdog does.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from nvr.detection.detector import MIN_SCORE, Detection, Detector
 log = logging.getLogger(__name__)
 
 INITIAL_INFERENCE_SPEED = 10.0
-"""ms: the starting value of the moving average, as in the reference."""
+"""ms: the starting value of the moving average, as in Frigate 0.8."""
 RESTART_DELAY = 1.0
 MAX_RESTART_DELAY = 60.0
 WATCHDOG_INTERVAL = 1.0
@@ -157,7 +157,7 @@ class _Runner:
 
     def drain(self) -> list[_Request]:
         """Requests still queued (the thread no longer takes any once retired)."""
-        requests = []
+        requests: list[_Request] = []
         while True:
             try:
                 request = self.queue.get_nowait()

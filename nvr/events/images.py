@@ -1,4 +1,5 @@
-"""Images of an event from its object's best frame: thumbnail and snapshot (reference §3.15)."""
+"""Images of an event from its object's best frame: thumbnail and snapshot (Frigate 0.8:
+docs/compatibility.md#object-images)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def best_thumbnail(best: BestFrame | None) -> bytes:
 
 def best_snapshot(best: BestFrame, color: RGB, *, bounding_box: bool, crop: bool,
                   height: int | None, timestamp: bool) -> bytes:
-    """The best frame with the snapshot options of §3.15."""
+    """The best frame with the snapshot options (docs/compatibility.md#object-images)."""
     return render_object_image(
         best.buffer, best.width, best.height, full_range=best.full_range, box=best.box,
         label=best.label, score=best.score, area=best.area, frame_time=best.time, color=color,

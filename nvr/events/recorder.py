@@ -1,4 +1,5 @@
-"""A camera's events: rows, thumbnails and snapshots written as objects change (reference §9).
+"""A camera's events: rows, thumbnails and snapshots written as objects change (Frigate 0.8:
+docs/compatibility.md#events).
 
 An event is a tracked object that became a true positive. Its row is written when that
 happens (with ``end_time`` unset), again after significant changes (at most every 5 s of
@@ -134,7 +135,7 @@ class EventRecorder:
             await self.store.save(EventRecord(
                 id=state.id, camera=self.camera, label=state.label,
                 start_time=state.start_time, end_time=state.end_time,
-                top_score=state.top_score, false_positive=False, zones=list(state.zones),
+                top_score=state.top_score, false_positive=False, zones=state.zones,
                 thumbnail=thumbnail, has_clip=False, has_snapshot=has_snapshot,
                 last_seen=state.last_seen,
             ))

@@ -1,4 +1,4 @@
-"""Clip and snapshot retention (reference §11.2, step 1).
+"""Clip and snapshot retention (Frigate 0.8: docs/compatibility.md#retention).
 
 Every 5 minutes, for each camera and label, the clips and then the snapshots of events that
 started more than the retained number of days ago are deleted and the event's ``has_clip``
@@ -46,7 +46,7 @@ class MediaKind:
 
 CLIPS = MediaKind("clip", ".mp4", "has_clip")
 SNAPSHOTS = MediaKind("snapshot", ".jpg", "has_snapshot")
-KINDS = (CLIPS, SNAPSHOTS)  # the reference's order
+KINDS = (CLIPS, SNAPSHOTS)  # Frigate 0.8's order
 
 
 def retain_days(config: NvrConfig, kind: MediaKind, camera: str, label: str) -> int:

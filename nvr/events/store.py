@@ -6,7 +6,7 @@ its job behind: a read that has not started is skipped, a running read is interr
 a write always completes. The file uses WAL with ``synchronous=NORMAL``: a crash of the
 process loses no committed row (a power cut may lose the last ones).
 
-Rows follow the reference's ``event`` table plus ``last_seen``, the frame time an object
+Rows follow Frigate 0.8's ``event`` table plus ``last_seen``, the frame time an object
 was last seen. ``end_time`` is NULL while the event is in progress; rows a crash left open
 are closed at ``last_seen`` when the file is next opened. Only ended events are listed.
 """
@@ -246,7 +246,7 @@ def _json_times(start_time: float, end_time: float | None, top_score: float) -> 
 def _json_object(include_thumbnail: bool) -> str:
     """SQL writing the API object of a row ``e`` (see :meth:`EventRecord.to_json`) as text.
 
-    Keys in the order of the reference's documentation, separators compact. Numbers go
+    Keys in the order of Frigate 0.8's documentation, separators compact. Numbers go
     through Python's repr (SQLite's own JSON keeps only 15 digits of a start time), in one
     call per row: calls from SQLite into Python are what this query spends most on.
     """

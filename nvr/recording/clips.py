@@ -1,7 +1,8 @@
-"""Event clips (reference §9.4 step 1, §10.2): join the cache segments covering a window.
+"""Event clips (Frigate 0.8: docs/compatibility.md#clips): join the cache segments covering a
+window.
 
 The clip is cut with the concat demuxer's ``inpoint``/``outpoint`` in fractional seconds
-(the reference truncates them to whole seconds). H.264 (8-bit 4:2:0) segments are stream
+(Frigate 0.8 truncates them to whole seconds). H.264 (8-bit 4:2:0) segments are stream
 copied: a copy can only start on a keyframe, so the clip starts at the keyframe before the
 window, up to one GOP early. Anything else (MPEG-4 Part 2, H.265, H.264 4:2:2...) is
 re-encoded to H.264, so every clip plays in a browser.
@@ -67,7 +68,8 @@ class VideoFormat:
 
 
 def clip_wanted(config: CameraConfig, label: str, entered_zones: Sequence[str]) -> bool:
-    """Whether an ended event of ``label`` gets a clip (§9.4 step 1, false positives aside)."""
+    """Whether an ended event of ``label`` gets a clip (docs/compatibility.md#clips; false positives
+    aside)."""
     clips = config.clips
     if not clips.enabled:
         return False

@@ -1,7 +1,8 @@
-"""The clip of each ended event, built from the camera's segment cache (reference §9.4, §10.2).
+"""The clip of each ended event, built from the camera's segment cache (Frigate 0.8:
+docs/compatibility.md#clips).
 
 Each clip is built in its own task: one that waits for its last segment never delays the
-others (the reference built them one after another for all cameras).
+others (Frigate 0.8 built them one after another for all cameras).
 """
 
 from __future__ import annotations

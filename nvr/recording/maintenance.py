@@ -1,4 +1,5 @@
-"""Keep the segment cache small (reference §10.1): index new segments, drop old ones."""
+"""Keep the segment cache small (Frigate 0.8: docs/compatibility.md#clips): index new segments, drop
+old ones."""
 
 from __future__ import annotations
 

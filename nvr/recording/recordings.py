@@ -1,4 +1,5 @@
-"""24/7 recordings: filing closed segments by hour, expiring old ones (reference §10.3).
+"""24/7 recordings: filing closed segments by hour, expiring old ones (Frigate 0.8:
+docs/compatibility.md#recordings).
 
 The record role of a camera's ffmpeg writes 60 s segments ``<camera>-YYYYMMDDHHMMSS.mp4``
 (local start time) at the top of the recordings folder. Every 10 s each closed one is

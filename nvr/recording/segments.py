@@ -343,7 +343,8 @@ def trim_cache(folder: Path | str, caches: Iterable[SegmentCache], *, max_bytes:
     """Keep the cache folder within its limits (blocking; never raises for file problems).
 
     Over its limits: its files exceed ``max_bytes`` (None: no limit), or its file system is
-    more than 90% used with less than ``min_free_bytes`` free (reference §10.1). Then the
+    more than 90% used with less than ``min_free_bytes`` free (Frigate 0.8:
+    docs/compatibility.md#clips). Then the
     oldest closed segments of ``caches`` are deleted, first those that end before
     ``needed_from[camera]`` (what no open event needs; all of a camera not in it), the others
     only as a last resort.

@@ -28,21 +28,9 @@ MAX_POLL = 1.0
 STDOUT_PIPE_SIZE = 4096
 
 
-def segment_outputs(command: FfmpegCommand) -> list[Path]:
-    """The segment file patterns (``<folder>/<camera>-%Y%m%d%H%M%S.mp4``) a command writes."""
-    return [Path(arg) for arg in command.argv if arg.endswith(f"-{SEGMENT_NAME}")]
-
-
 def default_stall_timeout(command: FfmpegCommand) -> float:
     """Three times the command's longest ``-segment_time`` (60 s if none) plus 20 s."""
-    times = []
-    for option, value in zip(command.argv, command.argv[1:], strict=False):
-        if option == "-segment_time":
-            try:
-                times.append(float(value))
-            except ValueError:
-                continue
-    return 3 * max(times, default=DEFAULT_SEGMENT_TIME) + 20
+    return 3 * (command.segment_time or DEFAULT_SEGMENT_TIME) + 20
 
 
 def _newest_files(outputs: Sequence[Path]) -> tuple[str | None, ...]:
@@ -69,7 +57,7 @@ async def write_once(command: FfmpegCommand, stall_timeout: float,
 
     It is then stopped with SIGTERM and a grace period, so it can close its open segment.
     """
-    outputs = segment_outputs(command)
+    outputs = command.segment_outputs
     for output in outputs:  # a cache on /tmp may have been cleaned away
         await trio.to_thread.run_sync(partial(output.parent.mkdir, parents=True, exist_ok=True))
     poll = min(MAX_POLL, stall_timeout / 4)
@@ -114,7 +102,7 @@ async def supervise_writer(camera: str, command: FfmpegCommand, on_stop: Callabl
     closed); ``on_pid`` gets each new process id, and 0 when it is gone. ``stall_timeout``
     defaults to :func:`default_stall_timeout`.
     """
-    if not segment_outputs(command) or "detect" in command.roles:
+    if not command.segment_outputs or "detect" in command.roles:
         raise ValueError(f"{camera}: not a segment writer: {command.line}")
     timeout = default_stall_timeout(command) if stall_timeout is None else stall_timeout
     log = logging.getLogger(f"nvr.recording.{camera}")

@@ -1,6 +1,7 @@
-"""The best object per label of a camera, behind ``best.jpg`` (reference §8.5).
+"""The best object per label of a camera, behind ``best.jpg`` (Frigate 0.8:
+docs/compatibility.md#object-state).
 
-Unlike the reference, which forgot them on restart, each best frame is also written to a
+Unlike Frigate 0.8, which forgot them on restart, each best frame is also written to a
 folder (``<label>.npy`` with the I420 frame, ``<label>.json`` with the detection) and read
 back at start-up.
 """

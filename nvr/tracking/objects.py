@@ -1,4 +1,5 @@
-"""A tracked object's state: score history, false positives, best frame, zones (reference §8)."""
+"""A tracked object's state: score history, false positives, best frame, zones (Frigate 0.8:
+docs/compatibility.md#object-state)."""
 
 from __future__ import annotations
 
@@ -40,8 +41,9 @@ class BestFrame:
         return x1 <= 0 or y1 <= 0 or x2 >= self.width - 1 or y2 >= self.height - 1
 
     def is_better(self, other: BestFrame) -> bool:
-        """Whether ``other`` shows the object better than this (§8.3): not cut off by the
-        frame edge when this is not, and a clearly higher score or larger area."""
+        """Whether ``other`` shows the object better than this: not cut off by the frame edge
+        when this is not, and a clearly higher score or larger area
+        (docs/compatibility.md#object-state)."""
         if other.touches_edge() and not self.touches_edge():
             return False
         return other.score > self.score + BETTER_SCORE or other.area > self.area * BETTER_AREA

@@ -1,4 +1,5 @@
-"""A camera's tracked objects, updated once per processed frame (reference §7-§8)."""
+"""A camera's tracked objects, updated once per processed frame (Frigate 0.8:
+docs/compatibility.md#tracking, docs/compatibility.md#object-state)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
-"""Which detection of a frame is which object: matching by overlap and distance (reference §7).
+"""Which detection of a frame is which object: matching by overlap and distance (Frigate 0.8:
+docs/compatibility.md#tracking).
 
-Differences from the reference, on purpose: a detection only matches an object of the same
+Differences from Frigate 0.8, on purpose: a detection only matches an object of the same
 label that it overlaps or that is near enough (a gate that widens while the object is
 unseen), instead of any object anywhere in the frame; and every label is processed in every
-frame (the reference stopped at the first label with no tracked objects).
+frame (Frigate 0.8 stopped at the first label with no tracked objects).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ GATE_GROWTH = 0.25
 
 
 def new_object_id(frame_time: float) -> str:
-    """``<frame time>-<6 random characters>``, as the reference names objects and events."""
+    """``<frame time>-<6 random characters>``, as Frigate 0.8 names objects and events."""
     return f"{frame_time:.6f}-{''.join(random.choices(ID_CHARACTERS, k=6))}"
 
 

@@ -39,7 +39,7 @@ def create_app(running: Service) -> QuartTrio:
 
     @app.after_request
     async def cache_and_cors_headers(response: Response) -> Response:
-        # As the reference's nginx front door does, on successful responses only.
+        # As Frigate 0.8's nginx front door does, on successful responses only.
         if response.status_code < 400:
             response.headers["Cache-Control"] = "no-store"
             response.headers["Access-Control-Allow-Origin"] = "*"

@@ -64,7 +64,8 @@ async def _mjpeg_parts(camera: Camera, fps: int, height: int,
 async def mjpeg(camera_name: str) -> Response:
     camera = camera_named(camera_name)
     fps = int_param(request.args, "fps", 3, low=1, high=MAX_FPS)
-    height = height_param(camera, min(360, 4 * camera.height))
+    height = int_param(request.args, "h", min(360, 4 * camera.height), low=1,
+                       high=4 * camera.height)
     response = Response(_mjpeg_parts(camera, fps, height, overlay_flags(request.args)),
                         content_type=MJPEG_TYPE)
     response.timeout = None  # the stream lasts as long as the viewer stays

@@ -1,4 +1,5 @@
-"""Static media, as the reference's nginx serves it (§3.16): event clips and snapshots under
+"""Static media, as Frigate 0.8's nginx serves it (docs/compatibility.md#media): event clips and
+snapshots under
 ``/clips/``, 24/7 segments and JSON directory listings under ``/recordings/``.
 
 Only media files are reachable. ``/clips/<name>`` serves ``<camera>-<id>.mp4|.jpg`` files

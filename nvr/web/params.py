@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import overload
 
 from nvr.render import OverlayFlags
 from nvr.web.context import ApiError
@@ -19,6 +20,17 @@ def _integer(args: Mapping[str, str], name: str) -> int | None:
         return int(raw)
     except ValueError:
         raise ApiError(400, f"{name} must be an integer, got {raw!r}") from None
+
+
+@overload
+def int_param(args: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
+    ...
+
+
+@overload
+def int_param(args: Mapping[str, str], name: str, default: None, *, low: int,
+              high: int) -> int | None:
+    ...
 
 
 def int_param(args: Mapping[str, str], name: str, default: int | None, *,
@@ -57,7 +69,7 @@ def text_param(args: Mapping[str, str], name: str) -> str | None:
 
 
 def flag_param(args: Mapping[str, str], name: str) -> bool:
-    """An on/off switch: any integer, non-zero meaning on (as the reference reads them)."""
+    """An on/off switch: any integer, non-zero meaning on (as Frigate 0.8 reads them)."""
     return bool(_integer(args, name))
 
 
