@@ -25,7 +25,7 @@ from nvr.bench.references import pillow_resize
 from nvr.bench.workload import busy_overlays
 from nvr.capture.decode import decode_file
 from nvr.frames import planes
-from nvr.render import Overlays, draw_overlays, output_size, render_jpeg
+from nvr.render.overlays import Overlays, draw_overlays, output_size, render_jpeg
 
 VIDEO = "media/intel_one_by_one_person_detection_768x432.mp4"
 SIZES = [(1280, 720), (1920, 1080)]

@@ -12,14 +12,14 @@ from nvr.capture.handoff import FrameHandoff
 from nvr.capture.pool import FramePool
 from nvr.config.ffmpeg import camera_commands
 from nvr.config.schema import CameraConfig, MediaConfig
-from nvr.events.images import RGB, LiveEvent
 from nvr.events.recorder import EventRecorder
 from nvr.live_view import LiveView
 from nvr.processing import FrameProcessor, ProcessedFrame
 from nvr.rates import RateCounter
 from nvr.recording.event_clips import EventClips
 from nvr.recording.segments import SegmentCache
-from nvr.render import TAB10
+from nvr.render.event_images import RGB, LiveEvent
+from nvr.render.overlays import TAB10
 
 
 class Camera:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -10,6 +11,19 @@ from nvr._fast.i420 import frame_size
 
 Box = tuple[int, int, int, int]
 """A rectangle ``(x1, y1, x2, y2)`` in frame pixels, inclusive of x1/y1, exclusive of x2/y2."""
+
+
+@dataclass(frozen=True, slots=True)
+class Picture:
+    """A flat I420 frame with what showing it takes: its size, whether its planes already use
+    the full 0-255 range (most cameras send limited range), and when it was taken (seconds
+    since the epoch)."""
+
+    buffer: np.ndarray
+    width: int
+    height: int
+    full_range: bool = False
+    time: float = 0.0
 
 
 class Planes(NamedTuple):

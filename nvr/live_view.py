@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from nvr.processing import ProcessedFrame
-from nvr.render import OverlayFlags, Overlays, ZoneOutline, render_jpeg
-from nvr.shared_renders import SharedRenders
+from nvr.render.overlays import OverlayFlags, Overlays, ZoneOutline, render_jpeg
+from nvr.render.shared import SharedRenders
 
 
 class LiveView:

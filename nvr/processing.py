@@ -15,11 +15,11 @@ from nvr.config.polygons import parse_mask, parse_zone_coordinates
 from nvr.config.schema import CameraConfig
 from nvr.detection.frame import FrameDetector, ObjectDetection
 from nvr.detection.workers import DetectorError
-from nvr.events.images import RGB
 from nvr.events.recorder import EventRecorder
 from nvr.frames import Box, planes
 from nvr.masks import polygon_mask
-from nvr.render import TrackedBox, ZoneOutline, zone_colors
+from nvr.render.event_images import RGB
+from nvr.render.overlays import TrackedBox, ZoneOutline, zone_colors
 from nvr.tracking.best import BestObjects
 from nvr.tracking.objects import Zone
 from nvr.tracking.state import CameraObjects

@@ -25,13 +25,13 @@ from nvr.config.schema import WebConfig
 from nvr.detection.labels import load_labels
 from nvr.detection.setup import DetectorSetup, detector_setup, model_files
 from nvr.detection.workers import DetectorError, DetectorPool
-from nvr.events.images import RGB, LiveEvent
 from nvr.events.retention import run_retention
 from nvr.events.store import EventStore, EventStoreError
 from nvr.recording.disk_guard import guard_disk
 from nvr.recording.maintenance import maintain_cache
 from nvr.recording.recordings import run_recordings
-from nvr.render import TAB10, label_colors
+from nvr.render.event_images import RGB, LiveEvent
+from nvr.render.overlays import TAB10, label_colors
 from nvr.tasks import restart_forever
 from nvr.version import version_string
 from nvr.web.app import create_app

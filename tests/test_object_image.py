@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import pytest
 import simplejpeg
 
 from nvr.capture.decode import decode_file
-from nvr.frames import new_frame, planes
-from nvr.object_image import (
+from nvr.frames import Picture, new_frame, planes
+from nvr.render.object_image import (
     THUMBNAIL_HEIGHT,
     android_thumbnail,
-    best_image,
     black_jpeg,
     crop_region,
     render_object_image,
     thumbnail_jpeg,
 )
+from nvr.render.overlays import TrackedBox
 from support import shared_file
 
 WIDTH, HEIGHT = 1280, 720
@@ -62,11 +63,19 @@ def bright_box(width: int, height: int, box: tuple[int, int, int, int]) -> np.nd
     return frame
 
 
+def picture(frame: np.ndarray, width: int = WIDTH, height: int = HEIGHT,
+            full_range: bool = False) -> Picture:
+    return Picture(frame, width, height, full_range, NOON)
+
+
+def person(box: tuple[int, int, int, int]) -> TrackedBox:
+    return TrackedBox("person", 0.876, 12345, box, RED, True)
+
+
 def render(frame: np.ndarray, box: tuple[int, int, int, int], width: int = WIDTH,
-           height: int = HEIGHT, **options: object) -> np.ndarray:
-    options.setdefault("full_range", False)
-    jpeg = render_object_image(frame, width, height, box=box, label="person", score=0.876,
-                               area=12345.6, frame_time=NOON, color=RED, **options)
+           height: int = HEIGHT, full_range: bool = False, **options: Any) -> np.ndarray:
+    jpeg = render_object_image(picture(frame, width, height, full_range), person(box),
+                               **options)
     return decode(jpeg)
 
 
@@ -220,10 +229,6 @@ def test_timestamp_is_drawn_after_the_box_and_only_when_asked(frame: np.ndarray)
 
     rows, cols = bright_pixels_added(boxed, both)
     assert rows.min() > 660 and cols.max() < 470
-    jpeg = render_object_image(frame, WIDTH, HEIGHT, full_range=False, box=box, label="cat",
-                               score=0.5, area=10, frame_time=NOON, color=RED)
-    assert jpeg == best_image(frame, WIDTH, HEIGHT, full_range=False, box=box, crop=False,
-                              out_height=None)
 
 
 def test_the_frame_is_left_unchanged(frame: np.ndarray) -> None:
@@ -252,7 +257,7 @@ def test_a_full_range_frame_is_not_expanded_again(rgb: np.ndarray) -> None:
 
 def test_thumbnail(frame: np.ndarray, rgb: np.ndarray) -> None:
     box = (500, 150, 800, 600)
-    jpeg = thumbnail_jpeg(frame, WIDTH, HEIGHT, full_range=False, box=box)
+    jpeg = thumbnail_jpeg(picture(frame), box)
 
     image = decode(jpeg)
     assert THUMBNAIL_HEIGHT == 175
@@ -265,24 +270,20 @@ def test_thumbnail(frame: np.ndarray, rgb: np.ndarray) -> None:
     expected = np.array([[region[edges[i]:edges[i + 1], edges[j]:edges[j + 1]].mean(axis=(0, 1))
                           for j in range(25)] for i in range(25)])
     assert np.abs(blocks - expected).mean() < 4
-    assert jpeg == render_object_image(frame, WIDTH, HEIGHT, full_range=False, box=box,
-                                       label="person", score=0.9, area=1, frame_time=NOON,
-                                       color=RED, crop=True, out_height=175)
+    assert jpeg == render_object_image(picture(frame), person(box), crop=True, out_height=175)
 
 
 def test_thumbnail_of_a_small_frame_keeps_the_aspect() -> None:
     box = (100, 60, 140, 100)
-    image = decode(thumbnail_jpeg(bright_box(320, 240, box), 320, 240, full_range=False,
-                                  box=box))
+    image = decode(thumbnail_jpeg(picture(bright_box(320, 240, box), 320, 240), box))
     assert image.shape == (175, 218, 3)  # the 300 x 240 crop at height 175
 
 
 def test_best_image(frame: np.ndarray, rgb: np.ndarray) -> None:
     box = (500, 150, 800, 600)
-    whole = decode(best_image(frame, WIDTH, HEIGHT, full_range=False, box=box, crop=False,
-                              out_height=None))
-    cropped = decode(best_image(frame, WIDTH, HEIGHT, full_range=False, box=box, crop=True,
-                                out_height=246))
+    # Without options the render is best.jpg: the frame as it is, or its crop.
+    whole = render(frame, box)
+    cropped = render(frame, box, crop=True, out_height=246)
 
     assert np.abs(whole - rgb).mean() < 2.5
     assert cropped.shape == (246, 246, 3)
@@ -299,7 +300,7 @@ def test_black_jpeg() -> None:
 
 
 def test_android_thumbnail_is_padded_to_two_to_one(frame: np.ndarray) -> None:
-    thumbnail = thumbnail_jpeg(frame, WIDTH, HEIGHT, full_range=False, box=(500, 150, 800, 600))
+    thumbnail = thumbnail_jpeg(picture(frame), (500, 150, 800, 600))
     original = decode(thumbnail)
 
     image = decode(android_thumbnail(thumbnail))
@@ -353,10 +354,9 @@ def test_bad_input_is_refused(frame: np.ndarray) -> None:
 
 def test_renders_in_parallel_threads_match(frame: np.ndarray) -> None:
     def one(_: int) -> bytes:
-        return render_object_image(frame, WIDTH, HEIGHT, full_range=False,
-                                   box=(500, 150, 800, 600), label="person", score=0.9,
-                                   area=100, frame_time=NOON, color=RED, bounding_box=True,
-                                   crop=True, out_height=300, timestamp=True)
+        return render_object_image(picture(frame), person((500, 150, 800, 600)),
+                                   bounding_box=True, crop=True, out_height=300,
+                                   timestamp=True)
 
     expected = one(0)
     with ThreadPoolExecutor(4) as pool:

@@ -10,7 +10,7 @@ import simplejpeg
 
 from nvr.capture.decode import decode_file
 from nvr.frames import new_frame, planes
-from nvr.render import (
+from nvr.render.overlays import (
     TAB10,
     Overlays,
     TrackedBox,

@@ -36,7 +36,7 @@ from nvr.bench.model import BenchInputs, Figure, Progress, Stat
 from nvr.bench.timing import milliseconds
 from nvr.bench.workload import VideoInfo, probe
 from nvr.camera import Camera
-from nvr.render import Overlays, render_jpeg
+from nvr.render.overlays import Overlays, render_jpeg
 from nvr.service import Service, bind_http, prepare_media_folders, serve_http
 from nvr.web.app import create_app
 

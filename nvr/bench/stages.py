@@ -50,7 +50,7 @@ from nvr.bench.workload import (
 )
 from nvr.config.ffmpeg import ffmpeg_executable
 from nvr.frames import Box, planes
-from nvr.render import output_size, render_jpeg
+from nvr.render.overlays import output_size, render_jpeg
 
 MJPEG_HEIGHT = 360
 JPEG_QUALITY = 70

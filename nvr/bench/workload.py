@@ -15,7 +15,7 @@ from nvr.capture.decode import decode_file, split_frames
 from nvr.config.ffmpeg import ffmpeg_executable
 from nvr.frames import Box, planes
 from nvr.recording.segments import parse_duration
-from nvr.render import TAB10, Overlays, TrackedBox, ZoneOutline
+from nvr.render.overlays import TAB10, Overlays, TrackedBox, ZoneOutline
 
 _SIZE = re.compile(r"Video: .*?, (\d{2,5})x(\d{2,5})\b")
 _FPS = re.compile(r"Video: .*?, (\d+(?:\.\d+)?) (?:fps|tbr)\b")

@@ -21,9 +21,9 @@ from pathlib import Path
 import trio
 
 from nvr.config.schema import CameraConfig
-from nvr.events.images import RGB, best_snapshot, best_thumbnail
 from nvr.events.store import EventRecord, EventStore
 from nvr.files import write_atomically
+from nvr.render.event_images import RGB, best_snapshot, best_thumbnail
 from nvr.tracking.objects import BestFrame, TrackedObject
 from nvr.tracking.state import ObjectsUpdate
 

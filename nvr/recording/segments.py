@@ -290,11 +290,6 @@ class SegmentCache:
         """Where the closed segments end (epoch s); None when there are none."""
         return max((segment.end for segment in self.segments), default=None)
 
-    def size(self) -> int:
-        """Total bytes of the indexed segments."""
-        with self._lock:
-            return sum(self._sizes.values())
-
     def delete(self, segment: Segment) -> int:
         """Forget a segment and delete its file (blocking); the bytes this freed."""
         with self._lock:

@@ -11,7 +11,7 @@ import numpy as np
 
 from nvr.config.schema import ZoneFilterConfig
 from nvr.detection.frame import ObjectDetection
-from nvr.frames import Box
+from nvr.frames import Box, Picture
 
 SCORE_HISTORY = 10
 MIN_HISTORY = 3  # the history is padded with zeros to this length before taking the median
@@ -35,6 +35,10 @@ class BestFrame:
     box: Box
     area: int
     region: Box
+
+    @property
+    def picture(self) -> Picture:
+        return Picture(self.buffer, self.width, self.height, self.full_range, self.time)
 
     def touches_edge(self) -> bool:
         x1, y1, x2, y2 = self.box

@@ -18,7 +18,7 @@ from quart import Blueprint, Response, jsonify, request
 
 from nvr.events.media import snapshot_file
 from nvr.events.store import DEFAULT_LIMIT, MAX_LIMIT, EventQuery, EventStore
-from nvr.object_image import android_thumbnail
+from nvr.render.object_image import android_thumbnail
 from nvr.web.context import ApiError, error_response, service
 from nvr.web.params import (
     flag_param,

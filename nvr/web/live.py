@@ -8,9 +8,9 @@ import trio
 from quart import Blueprint, Response, request
 
 from nvr.camera import Camera
-from nvr.events.images import best_snapshot
-from nvr.object_image import black_jpeg
-from nvr.render import OverlayFlags, output_size
+from nvr.render.event_images import best_snapshot
+from nvr.render.object_image import black_jpeg
+from nvr.render.overlays import OverlayFlags, output_size
 from nvr.web.context import ApiError, service
 from nvr.web.params import flag_param, int_param, overlay_flags
 

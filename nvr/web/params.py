@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from typing import overload
 
-from nvr.render import OverlayFlags
+from nvr.render.overlays import OverlayFlags
 from nvr.web.context import ApiError
 
 OVERLAY_FLAGS = ("bbox", "timestamp", "zones", "mask", "motion", "regions")

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import trio
 
-from nvr.object_image import THUMBNAIL_HEIGHT, black_jpeg, render_object_image, thumbnail_jpeg
+from nvr.render.object_image import (
+    THUMBNAIL_HEIGHT,
+    black_jpeg,
+    render_object_image,
+    thumbnail_jpeg,
+)
+from nvr.render.overlays import TrackedBox
 from nvr.tracking.objects import BestFrame, TrackedObject
 
 RGB = tuple[int, int, int]
@@ -15,18 +21,15 @@ def best_thumbnail(best: BestFrame | None) -> bytes:
     """The event thumbnail (175 px crop), black while the object has no best frame."""
     if best is None:
         return black_jpeg(THUMBNAIL_HEIGHT, THUMBNAIL_HEIGHT)
-    return thumbnail_jpeg(best.buffer, best.width, best.height, full_range=best.full_range,
-                          box=best.box)
+    return thumbnail_jpeg(best.picture, best.box)
 
 
 def best_snapshot(best: BestFrame, color: RGB, *, bounding_box: bool, crop: bool,
                   height: int | None, timestamp: bool) -> bytes:
     """The best frame with the snapshot options (docs/compatibility.md#object-images)."""
-    return render_object_image(
-        best.buffer, best.width, best.height, full_range=best.full_range, box=best.box,
-        label=best.label, score=best.score, area=best.area, frame_time=best.time, color=color,
-        bounding_box=bounding_box, crop=crop, out_height=height, timestamp=timestamp,
-    )
+    detection = TrackedBox(best.label, best.score, best.area, best.box, color, True)
+    return render_object_image(best.picture, detection, bounding_box=bounding_box, crop=crop,
+                               out_height=height, timestamp=timestamp)
 
 
 class LiveEvent:

@@ -34,8 +34,8 @@ import simplejpeg
 from nvr._fast.draw import draw_text, resize_plane, text_size
 from nvr._fast.i420 import frame_size, to_full_range
 from nvr._fast.regions import region_for_box
-from nvr.frames import Box, Planes, planes
-from nvr.render import WHITE, Overlays, TrackedBox, draw_overlays, rgb_to_yuv
+from nvr.frames import Box, Picture, Planes, planes
+from nvr.render.overlays import WHITE, Overlays, TrackedBox, draw_overlays, rgb_to_yuv
 
 QUALITY = 70
 THUMBNAIL_HEIGHT = 175
@@ -49,41 +49,30 @@ TIMESTAMP_MIN_WIDTH, TIMESTAMP_WIDTH_SHARE = 150, 0.33
 _BASELINE_ROWS = 8
 
 
-def render_object_image(frame: np.ndarray, width: int, height: int, *, full_range: bool,
-                        box: Box, label: str, score: float, area: float, frame_time: float,
-                        color: tuple[int, int, int], bounding_box: bool = False,
+def render_object_image(picture: Picture, detection: TrackedBox, *, bounding_box: bool = False,
                         crop: bool = False, out_height: int | None = None,
                         timestamp: bool = False) -> bytes:
-    """The JPEG of a tracked object's best ``frame`` (a ``width`` x ``height`` I420 buffer).
+    """The JPEG of a tracked object in ``picture``, its best frame; ``detection`` is where it
+    was found there (box in frame pixels, label, score, area, colour).
 
-    ``box``, ``label``, ``score``, ``area``: the best detection, in frame pixels;
-    ``frame_time``: when the frame was taken (seconds since the epoch); ``color``: the
-    label's RGB colour. Options as in Frigate 0.8 (docs/compatibility.md#object-images):
-    ``bounding_box`` draws the box and
-    its label, ``crop`` cuts the square region around the box (multiplier 1.1),
-    ``out_height`` resizes (aspect kept), ``timestamp`` writes the local frame time at the
-    bottom left. ``full_range``: the frame already uses 0-255 and is not expanded.
+    Options as in Frigate 0.8 (docs/compatibility.md#object-images): ``bounding_box`` draws
+    the box and its label, ``crop`` cuts the square region around the box (multiplier 1.1),
+    ``out_height`` resizes (aspect kept; None keeps the height of the frame or crop),
+    ``timestamp`` writes the local time of the picture at the bottom left. Without options
+    it is best.jpg: the frame as it is.
     """
-    tracked = None
+    box = _int_box(detection.box)
+    drawn = None
     if bounding_box:
-        tracked = TrackedBox(label, score, int(area), _int_box(box), color, True)
-    return _render(frame, width, height, full_range, box, crop, out_height, tracked,
-                   frame_time if timestamp else None)
+        drawn = TrackedBox(detection.label, detection.score, int(detection.area), box,
+                           detection.color, True)
+    return _render(picture, box, crop, out_height, drawn, timestamp)
 
 
-def best_image(frame: np.ndarray, width: int, height: int, *, full_range: bool, box: Box,
-               crop: bool, out_height: int | None) -> bytes:
-    """best.jpg (Frigate 0.8: docs/compatibility.md#object-images): the frame without overlays,
-    cropped around ``box`` if
-    ``crop``, at ``out_height`` (None keeps the height of the frame or crop)."""
-    return _render(frame, width, height, full_range, box, crop, out_height, None, None)
-
-
-def thumbnail_jpeg(frame: np.ndarray, width: int, height: int, *, full_range: bool,
-                   box: Box) -> bytes:
+def thumbnail_jpeg(picture: Picture, box: Box) -> bytes:
     """The event thumbnail: the region around ``box``, THUMBNAIL_HEIGHT high, no overlays
     (175 x 175 unless the region is larger than the frame)."""
-    return _render(frame, width, height, full_range, box, True, THUMBNAIL_HEIGHT, None, None)
+    return _render(picture, _int_box(box), True, THUMBNAIL_HEIGHT, None, False)
 
 
 @lru_cache(maxsize=16)
@@ -120,9 +109,10 @@ def crop_region(box: Box, width: int, height: int) -> Box:
     return (x1 - shift_x, y1 - shift_y, min(x2 - shift_x, width), min(y2 - shift_y, height))
 
 
-def _render(frame: np.ndarray, width: int, height: int, full_range: bool, box: Box,
-            crop: bool, out_height: int | None, tracked: TrackedBox | None,
-            frame_time: float | None) -> bytes:
+def _render(picture: Picture, box: Box, crop: bool, out_height: int | None,
+            tracked: TrackedBox | None, timestamp: bool) -> bytes:
+    frame, width, height, full_range = (picture.buffer, picture.width, picture.height,
+                                        picture.full_range)
     if frame.ndim != 1 or frame.dtype != np.uint8 or frame.size != frame_size(width, height):
         raise ValueError(f"a {width}x{height} I420 frame is a flat buffer of "
                          f"{frame_size(width, height)} uint8, got {frame.shape} {frame.dtype}")
@@ -142,8 +132,8 @@ def _render(frame: np.ndarray, width: int, height: int, full_range: bool, box: B
         moved = TrackedBox(tracked.label, tracked.score, tracked.area,
                            (x1 - left, y1 - top, x2 - left, y2 - top), tracked.color, True)
         draw_overlays(target, crop_w, crop_h, Overlays(objects=(moved,)), full_range)
-    if frame_time is not None:
-        _draw_timestamp(target, frame_time, full_range)
+    if timestamp:
+        _draw_timestamp(target, picture.time, full_range)
     if not full_range:
         to_full_range(out, out, out_w, out_h)
     return simplejpeg.encode_jpeg_yuv_planes(*target, quality=QUALITY)
