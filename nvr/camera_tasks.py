@@ -56,8 +56,8 @@ async def run_camera(camera: Camera, detectors: DetectorPool | None,
             if clips is not None:
                 nursery.start_soon(restart_forever, f"{name}: clips", clips.run)
             for command in camera.writer_commands:
-                nursery.start_soon(supervise_writer, name, command,
-                                   _on_writer_stopped(camera, command))
+                nursery.start_soon(restart_forever, f"{name}: segment writer", partial(
+                    supervise_writer, name, command, _on_writer_stopped(camera, command)))
             await restart_forever(f"{name}: camera pipeline",
                                   partial(_run_pipeline, camera, detector, recorder))
     finally:

@@ -13,8 +13,9 @@ from functools import partial
 from pathlib import Path
 
 import hypercorn.config
-import hypercorn.trio
 import trio
+from hypercorn.trio.run import worker_serve
+from hypercorn.utils import wrap_app
 from quart_trio import QuartTrio
 
 from nvr.camera import Camera
@@ -190,14 +191,16 @@ def bind_http(web: WebConfig) -> socket.socket:
 
 async def serve_http(app: QuartTrio, listener: socket.socket, *,
                      task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
-    """Serve ``app`` on ``listener`` (from ``bind_http``), which Hypercorn then owns; reports
-    the bound URLs through ``task_status``."""
+    """Serve ``app`` on ``listener`` (from ``bind_http``) until cancelled; reports the bound
+    URLs through ``task_status``. The caller closes ``listener`` when this returns."""
     config = hypercorn.config.Config()
-    config.bind = [f"fd://{listener.detach()}"]
-    config.backlog = HTTP_BACKLOG
     config.accesslog = None
     config.errorlog = logging.getLogger("nvr.http")
-    await hypercorn.trio.serve(app, config, task_status=task_status)
+    # hypercorn.trio.serve binds sockets of its own; its worker serves ready ones.
+    sockets = hypercorn.config.Sockets(secure_sockets=[], insecure_sockets=[listener],
+                                       quic_sockets=[])
+    await worker_serve(wrap_app(app, config.wsgi_max_body_size, None), config,
+                       sockets=sockets, task_status=task_status)
 
 
 async def _cancel_on_signal(cancel_scope: trio.CancelScope, *,
@@ -215,9 +218,9 @@ async def run(config: NvrConfig, source: str = "config") -> None:
 
     ``source`` names the config file in errors."""
     listener = bind_http(config.web)
-    use_ffmpeg(config.ffmpeg.path)
-    executable = ffmpeg_executable()
     try:
+        use_ffmpeg(config.ffmpeg.path)
+        executable = ffmpeg_executable()
         log.info("ffmpeg %s: %s", await trio.to_thread.run_sync(ffmpeg_version, executable),
                  executable)
         service = Service(config, source)
@@ -234,5 +237,5 @@ async def run(config: NvrConfig, source: str = "config") -> None:
             error = error.exceptions[0]
         raise error from None
     finally:
-        listener.close()  # a no-op once Hypercorn owns it
+        listener.close()
     log.info("stopped")

@@ -1,10 +1,11 @@
 """How nvr's long-running tasks fail: one policy, used by every background loop.
 
-Only a bad config and an HTTP port that cannot be bound stop the service, and both are found
-before any of these tasks starts. At run time every ``Exception`` a task meets (a full or
-read-only disk, a locked database, a bug) is logged and the work retried after a back-off, so
-that one failing part never takes the cameras, the API or the other loops down with it.
-Cancellation (shutdown) and other ``BaseException``\\ s propagate.
+Only start-up failures stop the service: a bad config, an HTTP port that cannot be bound, an
+events database that cannot be opened, detectors that cannot be created. At run time every
+``Exception`` a task meets (a full or read-only disk, a locked database, a bug) is logged and
+the work retried after a back-off, so that one failing part never takes the cameras, the API
+or the other loops down with it. Cancellation (shutdown) and other ``BaseException``\\ s
+propagate.
 """
 
 from __future__ import annotations

@@ -86,7 +86,11 @@ def test_sigkill_mid_event_leaves_consistent_rows(write_config: Callable[..., Pa
         if not database.exists():
             return False
         with sqlite3.connect(database) as db:
-            return db.execute("SELECT count(*) FROM event WHERE end_time IS NULL").fetchone()[0] > 0
+            try:
+                rows = db.execute("SELECT count(*) FROM event WHERE end_time IS NULL")
+            except sqlite3.OperationalError:  # the file is there, its table not yet
+                return False
+            return rows.fetchone()[0] > 0
 
     process = start(config)
     poll(process, open_row, 90, "an event in progress")

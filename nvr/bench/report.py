@@ -88,7 +88,10 @@ def _pillow() -> dict[str, Any]:
 def _ffmpeg() -> str:
     from nvr.config.ffmpeg import ffmpeg_executable, ffmpeg_version
 
-    executable = ffmpeg_executable()
+    try:
+        executable = ffmpeg_executable()
+    except (ImportError, RuntimeError) as error:  # no ffmpeg on PATH nor in the wheel
+        return f"ffmpeg unavailable ({error})"
     return f"ffmpeg {ffmpeg_version(executable)} ({executable})"
 
 

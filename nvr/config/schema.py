@@ -150,7 +150,7 @@ class OutputArgsConfig(Block):
 
 
 class FfmpegConfig(Block):
-    """Global ffmpeg block; cameras and inputs may override the first three keys.
+    """Global ffmpeg block; cameras and inputs may override the three ``*_args`` keys.
 
     `input_args` left unset means: the generic arguments of `nvr.config.ffmpeg`, plus
     the RTSP ones for `rtsp://` inputs (ffmpeg refuses RTSP options on other inputs).

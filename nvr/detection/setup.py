@@ -52,16 +52,17 @@ def _missing(config: NvrConfig, model: Path, labels: Path) -> list[str]:
 
 
 def _missing_backends(config: NvrConfig) -> list[str]:
-    """Detectors whose backend library is not installed (it is optional)."""
+    """Detectors whose backend library is not installed (it is optional, and looked for only
+    when a detector needs it)."""
+    onnx = [name for name, detector in config.detectors.items() if detector.type == "onnx"]
+    if not onnx:
+        return []
     try:
         import onnxruntime  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        return []
-    return [f"detectors.{name}.type: onnx needs onnxruntime, which is not installed; "
-            f"{ONNX_INSTALL_HINT}"
-            for name, detector in config.detectors.items() if detector.type == "onnx"]
+    except (ImportError, OSError):  # OSError: installed, but a library of it is missing
+        return [f"detectors.{name}.type: onnx needs onnxruntime, which is not installed; "
+                f"{ONNX_INSTALL_HINT}" for name in onnx]
+    return []
 
 
 def _input_size(config: NvrConfig, model: Path, labels: Path,

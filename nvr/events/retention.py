@@ -1,9 +1,9 @@
 """Clip and snapshot retention (Frigate 0.8: docs/compatibility.md#retention).
 
-Every 5 minutes, for each camera and label, the clips and then the snapshots of events that
-started more than the retained number of days ago are deleted and the event's ``has_clip``
-/ ``has_snapshot`` is cleared. The rows stay: they hold the thumbnail and nvr keeps a row
-for every true positive.
+Every 5 minutes, for each camera and label, the clips and (in a loop of their own) the
+snapshots of events that started more than the retained number of days ago are deleted and
+the event's ``has_clip`` / ``has_snapshot`` is cleared. The rows stay: they hold the
+thumbnail and nvr keeps a row for every true positive.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class MediaKind:
 
 CLIPS = MediaKind("clip", ".mp4", "has_clip")
 SNAPSHOTS = MediaKind("snapshot", ".jpg", "has_snapshot")
-KINDS = (CLIPS, SNAPSHOTS)  # Frigate 0.8's order
+KINDS = (CLIPS, SNAPSHOTS)
 
 
 def retain_days(config: NvrConfig, kind: MediaKind, camera: str, label: str) -> int:

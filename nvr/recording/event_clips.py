@@ -11,7 +11,6 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import trio
@@ -21,7 +20,6 @@ from nvr.events.media import parse_event_file_name
 from nvr.events.store import EventStore
 from nvr.recording.clips import PARTIAL_SUFFIX, build_clip, clip_wanted
 from nvr.recording.segments import SegmentCache
-from nvr.tasks import restart_forever
 
 log = logging.getLogger(__name__)
 
@@ -70,12 +68,13 @@ class EventClips:
 
     async def run(self) -> None:
         """Build queued clips, each in its own task, until cancelled. A clip that fails is
-        logged and given up (its event keeps ``has_clip`` false); the clean-up of unfinished
-        clips at start is retried until it succeeds (``nvr.tasks.restart_forever``)."""
+        logged and given up (its event keeps ``has_clip`` false). Unfinished clips of a
+        killed process are removed first, before any build can write one of its own."""
+        try:
+            await trio.to_thread.run_sync(self._remove_partials)
+        except OSError as error:
+            log.warning("%s: cannot remove unfinished clips: %s", self.camera, error)
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(partial(
-                restart_forever, f"{self.camera}: removing unfinished clips",
-                partial(trio.to_thread.run_sync, self._remove_partials), logger=log))
             async for request in self._receive:
                 nursery.start_soon(self._build, request)
 
