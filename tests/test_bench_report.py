@@ -237,6 +237,28 @@ def test_config_supplies_model_kinds_and_video(tmp_path: Path,
                                  labels=tmp_path / "labels.txt", detectors=("cpu",))
 
 
+def test_config_supplies_the_ffmpeg_binary(tmp_path: Path, write_config: Callable[..., Path],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from nvr.bench.command import inputs_from_args
+    from nvr.cli import build_parser
+    from nvr.config import ffmpeg
+
+    (tmp_path / "clip.mp4").write_bytes(b"\0")
+    binary = tmp_path / "my-ffmpeg"
+    binary.symlink_to(ffmpeg.ffmpeg_executable())
+    monkeypatch.setattr(ffmpeg, "_configured_ffmpeg", None)  # restored after the test
+    config = write_config(f"""
+        ffmpeg: {{path: {binary}}}
+        cameras:
+          door:
+            ffmpeg: {{inputs: [{{path: {tmp_path / 'clip.mp4'}, roles: [detect]}}]}}
+            width: 768
+            height: 432
+        """)
+    inputs_from_args(build_parser().parse_args(["bench", "-c", str(config)]))
+    assert ffmpeg.ffmpeg_executable() == str(binary)
+
+
 def test_a_failing_suite_is_reported_and_the_others_run(tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     import sys

@@ -81,12 +81,15 @@ def inputs_from_args(args: argparse.Namespace) -> BenchInputs:
     Raises UsageError (one line) for a missing file or an inconsistent choice, and
     ConfigError for a bad config.
     """
+    from nvr.config.ffmpeg import use_ffmpeg
     from nvr.data import DEFAULT_LABELS, DEFAULT_MODEL
     from nvr.detection.setup import model_files
 
     _pair(args.model, args.labels, "")
     _pair(args.onnx_model, args.onnx_labels, "onnx")
     config = load_config(args.config) if args.config else None
+    if config is not None:
+        use_ffmpeg(config.ffmpeg.path)  # the config's ffmpeg, as nvr run would use it
     kinds = list(args.detector or [])
     if not kinds and config is not None:
         kinds = sorted({detector.type for detector in config.detectors.values()})

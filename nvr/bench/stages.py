@@ -50,10 +50,9 @@ from nvr.bench.workload import (
 )
 from nvr.config.ffmpeg import ffmpeg_executable
 from nvr.frames import Box, planes
-from nvr.render.overlays import output_size, render_jpeg
+from nvr.render.overlays import JPEG_QUALITY, output_size, render_jpeg
 
 MJPEG_HEIGHT = 360
-JPEG_QUALITY = 70
 DEFAULT_MODEL_SIZE = 320
 MAX_CLIP_BYTES = 256 << 20
 MAX_CROPS = 24

@@ -25,7 +25,6 @@ Differences from Frigate 0.8, all cosmetic:
 
 from __future__ import annotations
 
-import time
 from functools import lru_cache
 
 import numpy as np
@@ -35,12 +34,18 @@ from nvr._fast.draw import draw_text, resize_plane, text_size
 from nvr._fast.i420 import frame_size, to_full_range
 from nvr._fast.regions import region_for_box
 from nvr.frames import Box, Picture, Planes, planes
-from nvr.render.overlays import WHITE, Overlays, TrackedBox, draw_overlays, rgb_to_yuv
+from nvr.render.overlays import (
+    JPEG_QUALITY,
+    WHITE,
+    Overlays,
+    TrackedBox,
+    draw_overlays,
+    rgb_to_yuv,
+    timestamp_text,
+)
 
-QUALITY = 70
 THUMBNAIL_HEIGHT = 175
 CROP_MULTIPLIER = 1.1
-TIMESTAMP_FORMAT = "%m/%d/%Y %H:%M:%S"
 # The timestamp: its left edge and baseline in output pixels, and its minimum width and
 # share of the output width (Frigate 0.8: docs/compatibility.md#object-images).
 TIMESTAMP_LEFT, TIMESTAMP_BASELINE = 5, 7
@@ -80,7 +85,7 @@ def black_jpeg(width: int, height: int) -> bytes:
     """A black ``width`` x ``height`` JPEG (q70), e.g. best.jpg of a label not seen yet."""
     if width < 1 or height < 1:
         raise ValueError(f"image size must be positive, got {width}x{height}")
-    return simplejpeg.encode_jpeg(np.zeros((height, width, 3), np.uint8), quality=QUALITY,
+    return simplejpeg.encode_jpeg(np.zeros((height, width, 3), np.uint8), quality=JPEG_QUALITY,
                                   colorsubsampling="420")
 
 
@@ -95,7 +100,7 @@ def android_thumbnail(jpeg: bytes) -> bytes:
     left = image_w // 2
     padded = np.zeros((image_h, 2 * image_w, 3), np.uint8)
     padded[:, left:left + image_w] = image
-    return simplejpeg.encode_jpeg(padded, quality=QUALITY, colorsubsampling="420")
+    return simplejpeg.encode_jpeg(padded, quality=JPEG_QUALITY, colorsubsampling="420")
 
 
 def crop_region(box: Box, width: int, height: int) -> Box:
@@ -136,7 +141,7 @@ def _render(picture: Picture, box: Box, crop: bool, out_height: int | None,
         _draw_timestamp(target, picture.time, full_range)
     if not full_range:
         to_full_range(out, out, out_w, out_h)
-    return simplejpeg.encode_jpeg_yuv_planes(*target, quality=QUALITY)
+    return simplejpeg.encode_jpeg_yuv_planes(*target, quality=JPEG_QUALITY)
 
 
 def _cut(source: Planes, left: int, top: int, right: int, bottom: int) -> Planes:
@@ -160,7 +165,7 @@ def _output_size(width: int, height: int, out_height: int | None) -> tuple[int, 
 def _draw_timestamp(target: Planes, frame_time: float, full_range: bool) -> None:
     """The local ``frame_time`` in white at the bottom left, about a third as wide as
     the image (at least 150 pixels)."""
-    text = time.strftime(TIMESTAMP_FORMAT, time.localtime(frame_time))
+    text = timestamp_text(frame_time)
     out_h, out_w = target.y.shape
     wanted = max(TIMESTAMP_MIN_WIDTH, TIMESTAMP_WIDTH_SHARE * out_w)
     scale = max(1, round(wanted / text_size(text, 1)[0]))

@@ -37,6 +37,13 @@ BLACK, WHITE = (0, 0, 0), (255, 255, 255)
 RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
 # Height of a label box and of the timestamp as a share of the output height.
 LABEL_HEIGHT, TIMESTAMP_HEIGHT = 0.028, 0.04
+JPEG_QUALITY = 70  # of every JPEG nvr makes, as Frigate 0.8's
+TIMESTAMP_FORMAT = "%m/%d/%Y %H:%M:%S"
+
+
+def timestamp_text(epoch: float) -> str:
+    """How images show a time: local, ``MM/DD/YYYY HH:MM:SS``."""
+    return time.strftime(TIMESTAMP_FORMAT, time.localtime(epoch))
 
 
 @dataclass(frozen=True)
@@ -126,7 +133,7 @@ def output_size(width: int, height: int, out_height: int | None) -> tuple[int, i
 
 
 def render_jpeg(frame: np.ndarray, width: int, height: int, overlays: Overlays = Overlays(),
-                out_height: int | None = None, quality: int = 70,
+                out_height: int | None = None, quality: int = JPEG_QUALITY,
                 full_range: bool = False) -> bytes:
     """Encode the I420 ``frame`` (left unchanged) with ``overlays`` at height ``out_height``.
 
@@ -187,7 +194,7 @@ class _Canvas:
         for box in overlays.motion:
             self.rectangle(box, RED, 2)
         if overlays.timestamp is not None:
-            text = time.strftime("%m/%d/%Y %H:%M:%S", time.localtime(overlays.timestamp))
+            text = timestamp_text(overlays.timestamp)
             scale = self.text_scale(TIMESTAMP_HEIGHT)
             draw_text(*self.planes, 4 * scale, 4 * scale, text, self.yuv(WHITE), None, scale)
 
