@@ -1,29 +1,26 @@
 """Detector workers: one OS thread per configured detector, fed by the Trio tasks of all cameras.
 
-A detector (its interpreter) is created in, and only ever used by, its own thread. Requests go
-to the thread through a ``queue.SimpleQueue``: a put never blocks the event loop, and the
-thread takes the next request without a round trip through the loop (as receiving from a Trio
-channel via ``trio.from_thread`` would need). Results come back through the Trio token
-(``run_sync_soon``), which wakes the waiting task. A detector
-that raises is logged and replaced; one stuck in an inference for longer than ``stuck_timeout``
-is abandoned to its thread and replaced, like Frigate 0.8's watchdog does.
+A detector (its interpreter) is created in, and only ever used by, its own thread (an
+:class:`~nvr.owned_thread.OwnedThread`: requests go in through a queue, results come back
+through the Trio token). A detector that raises is logged and replaced; one stuck in an
+inference for longer than ``stuck_timeout`` is abandoned to its thread and replaced, like
+Frigate 0.8's watchdog does.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import trio
 
 from nvr.detection.detector import MIN_SCORE, Detection, Detector
+from nvr.owned_thread import OwnedThread
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +71,8 @@ class _Runner:
     the runner, so a request is never lost between the two.
     """
 
-    def __init__(self, worker: DetectorWorker, factory: DetectorFactory,
-                 token: trio.lowlevel.TrioToken) -> None:
+    def __init__(self, worker: DetectorWorker, factory: DetectorFactory) -> None:
         self.worker = worker
-        self.queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
         self.ready = trio.Event()
         self.exited = trio.Event()
         self.creation_error: Exception | None = None
@@ -88,40 +83,33 @@ class _Runner:
         self.began = 0.0  # monotonic twin of detection_start, for the watchdog
         self._lock = threading.Lock()
         self._factory = factory
-        self._token = token
-        self.thread = threading.Thread(target=self._main, name=f"detector-{worker.name}",
-                                       daemon=True)
+        self.thread: OwnedThread[_Request] = OwnedThread(f"detector-{worker.name}", self._main)
 
-    def _call(self, function: Callable[..., object], *args: Any) -> None:
-        # After the service has ended nobody waits any more.
-        with contextlib.suppress(trio.RunFinishedError):
-            self._token.run_sync_soon(function, *args)
-
-    def _main(self) -> None:
+    def _main(self, requests: Iterator[_Request]) -> None:
         try:
             try:
                 detector = self._factory()
             except Exception as error:
-                self._call(self._created, error.with_traceback(None))
+                self.thread.answer(self._created, error.with_traceback(None))
                 return
-            self._call(self._created, None)
-            self._serve(detector)
+            self.thread.answer(self._created, None)
+            self._serve(detector, requests)
             del detector  # released here, in the thread that used it
         finally:
-            self._call(self.exited.set)
+            self.thread.answer(self.exited.set)
 
     def _created(self, error: Exception | None) -> None:
         self.creation_error = error
         self.ready.set()
 
-    def _serve(self, detector: Detector) -> None:
-        while (request := self.queue.get()) is not None:
+    def _serve(self, detector: Detector, requests: Iterator[_Request]) -> None:
+        for request in requests:
             with self._lock:
                 if self.retired:
-                    self._call(self.worker.hand_back, request)
+                    self.thread.answer(self.worker.hand_back, request)
                     return
                 if request.cancelled:
-                    self._call(request.finish, None)
+                    self.thread.answer(request.finish, None)
                     continue
                 self.current = request
                 self.began = time.monotonic()
@@ -137,7 +125,7 @@ class _Runner:
                 self.current = None
                 self.detection_start = 0.0
                 retired = self.retired
-            self._call(self.worker.delivered, self, request, result, error, seconds)
+            self.thread.answer(self.worker.delivered, self, request, result, error, seconds)
             if error is not None or retired:
                 return
 
@@ -157,14 +145,7 @@ class _Runner:
 
     def drain(self) -> list[_Request]:
         """Requests still queued (the thread no longer takes any once retired)."""
-        requests: list[_Request] = []
-        while True:
-            try:
-                request = self.queue.get_nowait()
-            except queue.Empty:
-                return requests
-            if request is not None:
-                requests.append(request)
+        return self.thread.drain()
 
 
 class DetectorWorker:
@@ -191,9 +172,9 @@ class DetectorWorker:
         runner = self._runner
         return runner.detection_start if runner is not None and not runner.retired else 0.0
 
-    def launch(self, token: trio.lowlevel.TrioToken) -> _Runner:
+    def launch(self) -> _Runner:
         """Start a new thread, which creates the detector."""
-        runner = _Runner(self, self._factory, token)
+        runner = _Runner(self, self._factory)
         self._runner = runner
         runner.thread.start()
         return runner
@@ -214,7 +195,7 @@ class DetectorWorker:
         assert self._runner is not None
         request.worker = self
         self.pending += 1
-        self._runner.queue.put(request)
+        self._runner.thread.put(request)
 
     def delivered(self, runner: _Runner, request: _Request, result: list[Detection] | None,
                   error: Exception | None, seconds: float) -> None:
@@ -255,10 +236,10 @@ class DetectorWorker:
         runner.retire()
         for request in runner.drain():
             self.hand_back(request)
-        runner.queue.put(None)  # wakes a thread still waiting for work
+        runner.thread.close()  # wakes a thread still waiting for work
         runner.lost.set()
 
-    async def supervise(self, token: trio.lowlevel.TrioToken) -> None:
+    async def supervise(self) -> None:
         """Start a fresh thread and detector whenever the current one is lost; a detector
         that cannot be created is retried with a doubling delay."""
         while True:
@@ -266,7 +247,7 @@ class DetectorWorker:
             await self._runner.lost.wait()
             delay = RESTART_DELAY
             while True:
-                self.launch(token)
+                self.launch()
                 try:
                     await self.ready()
                     break
@@ -289,7 +270,7 @@ class DetectorWorker:
             running.finish(None, stopped)
         for request in runner.drain():
             request.finish(None, stopped)
-        runner.queue.put(None)
+        runner.thread.close()
         runner.lost.set()
         return runner
 
@@ -316,16 +297,15 @@ class DetectorPool:
 
         Raises DetectorError, before reporting started, if a detector cannot be created.
         """
-        token = trio.lowlevel.current_trio_token()
         try:
             for worker in self.workers.values():
-                worker.launch(token)
+                worker.launch()
             for worker in self.workers.values():
                 await worker.ready()
             log.info("detectors ready: %s", ", ".join(self.workers))
             async with trio.open_nursery() as nursery:
                 for worker in self.workers.values():
-                    nursery.start_soon(worker.supervise, token)
+                    nursery.start_soon(worker.supervise)
                 nursery.start_soon(self._watchdog)
                 task_status.started()
         finally:

@@ -17,17 +17,18 @@ import json
 import logging
 import math
 import os
-import queue
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 import trio
+
+from nvr.owned_thread import OwnedThread
 
 log = logging.getLogger(__name__)
 
@@ -304,12 +305,11 @@ class EventStoreError(Exception):
 class _Job:
     """Work for the database thread, and its outcome for the task waiting on it."""
 
-    __slots__ = ("abandoned", "done", "error", "read", "result", "token", "work")
+    __slots__ = ("abandoned", "done", "error", "read", "result", "work")
 
     def __init__(self, work: Callable[[], Any], read: bool) -> None:
         self.work = work
         self.read = read
-        self.token = trio.lowlevel.current_trio_token()
         self.done = trio.Event()
         self.result: Any = None
         self.error: BaseException | None = None
@@ -322,12 +322,10 @@ class EventStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._conn: sqlite3.Connection | None = None
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._running: _Job | None = None
         self._running_lock = threading.Lock()
         self._closed = False
-        self._thread = threading.Thread(target=self._serve, name=f"nvr-db {path.name}",
-                                        daemon=True)
+        self._thread: OwnedThread[_Job] = OwnedThread(f"nvr-db {path.name}", self._serve)
 
     @classmethod
     @asynccontextmanager
@@ -348,8 +346,8 @@ class EventStore:
 
     # -- the database thread ------------------------------------------------------------
 
-    def _serve(self) -> None:
-        while (job := self._jobs.get()) is not None:
+    def _serve(self, jobs: Iterator[_Job]) -> None:
+        for job in jobs:
             if job.abandoned and job.read:
                 continue  # nobody waits for it any more
             with self._running_lock:
@@ -361,8 +359,7 @@ class EventStore:
             finally:
                 with self._running_lock:
                     self._running = None
-            with suppress(trio.RunFinishedError):  # the waiting run is over
-                job.token.run_sync_soon(job.done.set)
+            self._thread.answer(job.done.set)
 
     def _connect(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -437,7 +434,7 @@ class EventStore:
         if self._closed:
             raise RuntimeError(f"the events database {self.path} is closed")
         job = _Job(work, read)
-        self._jobs.put(job)
+        self._thread.put(job)
         try:
             await job.done.wait()
         except BaseException:
@@ -454,8 +451,8 @@ class EventStore:
     async def _shutdown(self) -> None:
         self._closed = True
         job = _Job(self._disconnect, read=False)
-        self._jobs.put(job)
-        self._jobs.put(None)
+        self._thread.put(job)
+        self._thread.close()
         with trio.move_on_after(CLOSE_TIMEOUT_S) as timeout:
             await job.done.wait()
             await trio.to_thread.run_sync(self._thread.join)
