@@ -26,7 +26,7 @@ import trio
 
 from nvr.config import NvrConfig
 from nvr.recording.mp4_boxes import top_level_boxes
-from nvr.recording.segments import parse_segment_name
+from nvr.recording.segments import last_written, parse_segment_name
 from nvr.tasks import run_every
 
 log = logging.getLogger(__name__)
@@ -97,17 +97,15 @@ def _segments(folder: Path) -> list[Segment]:
 def _closed(segments: list[Segment], writing: bool, now: float) -> list[Segment]:
     """The segments of one camera that no writer has open, oldest first.
 
-    ffmpeg writes one segment at a time: the last written to (latest mtime, then name; the
-    name alone goes back when clocks do) is open unless ``writing`` is false or it has not
-    changed for :data:`CLOSED_AFTER_S`.
+    The one :func:`last_written` is open unless ``writing`` is false or it has not changed
+    for :data:`CLOSED_AFTER_S`.
     """
     ordered = sorted(segments, key=lambda segment: (segment.start, segment.path.name))
-    if not writing or not ordered:
+    mtimes = {segment.path: segment.mtime_ns / 1e9 for segment in ordered}
+    newest = last_written(mtimes)
+    if not writing or newest is None or now - mtimes[newest] >= CLOSED_AFTER_S:
         return ordered
-    newest = max(ordered, key=lambda segment: (segment.mtime_ns, segment.path.name))
-    if now - newest.mtime_ns / 1e9 >= CLOSED_AFTER_S:
-        return ordered
-    return [segment for segment in ordered if segment is not newest]
+    return [segment for segment in ordered if segment.path != newest]
 
 
 def _destination(folder: Path, segment: Segment) -> Path | None:

@@ -81,6 +81,17 @@ def parse_segment_name(name: str) -> tuple[str, datetime] | None:
     return match["camera"], start
 
 
+def last_written(mtimes: Mapping[Path, float]) -> Path | None:
+    """The segment file a writer may still have open: the one written last.
+
+    ffmpeg writes one segment of a camera at a time, so every other file is closed. Written
+    last means the latest mtime, then the latest name (names alone go back when clocks do).
+    Whether the writer is still on that file is the caller's knowledge (it stopped, or the
+    file stopped changing). None for no files.
+    """
+    return max(mtimes, key=lambda path: (mtimes[path], path.name), default=None)
+
+
 def _child(data: bytes, start: int, end: int, kind: str) -> tuple[int, int] | None:
     for found, payload, box_end in iter_boxes(data, start, end):
         if found == kind:
@@ -234,10 +245,9 @@ class SegmentCache:
         return found
 
     def _closed(self, files: dict[Path, float]) -> dict[Path, float]:
-        if not files:
+        newest = last_written({path: _mtime(path) for path in files})
+        if newest is None:
             return {}
-        # The file written last is the open one (by mtime: names go back with the clock).
-        newest = max(files, key=lambda path: (_mtime(path), path.name))
         stopped_at = self._stopped_at
         if stopped_at is not None and files[newest] <= stopped_at:
             return files
