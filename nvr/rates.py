@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 
 WINDOW = 10.0
 
@@ -12,7 +13,7 @@ WINDOW = 10.0
 class RateCounter:
     """Counts events; ``rate()`` is events in the last 10 s over min(age, 10 s)."""
 
-    def __init__(self, clock=time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._started = clock()
         self._events: deque[float] = deque()
@@ -22,11 +23,6 @@ class RateCounter:
         now = self._clock()
         self._events.append(now)
         self._forget_before(now - WINDOW)
-
-    def count(self) -> int:
-        """Events in the last 10 s."""
-        self._forget_before(self._clock() - WINDOW)
-        return len(self._events)
 
     def rate(self) -> float:
         """Events per second over the window, 2 decimals."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import shutil
@@ -390,7 +391,7 @@ async def test_disk_guard_deletes_oldest_recordings_then_clips(
         assert not any(path.exists() for path in clip_files)
         assert all(path.exists() for path in [unfiled, best, *snapshots])
         assert database.exists() and await store.get(events[0].id) is not None
-        assert len(await store.events(EventQuery())) == 4
+        assert len(json.loads(await store.events_json(EventQuery()))) == 4
 
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import trio
 
 from nvr.capture.pool import Frame
@@ -12,10 +15,11 @@ class FrameHandoff:
     """Holds the one frame waiting for the processor. Capture ``deliver``\\ s each frame it
     reads (counted in ``received``); if the processor has not taken the previous one yet,
     that one is dropped (counted in ``skipped``). ``take`` gives the newest, numbered in
-    order across pipeline restarts (shared renders are keyed by that number)."""
+    order across pipeline restarts (shared renders are keyed by that number). ``clock``
+    times the counts."""
 
-    def __init__(self) -> None:
-        self.received, self.skipped = RateCounter(), RateCounter()
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.received, self.skipped = RateCounter(clock), RateCounter(clock)
         self._pending: Frame | None = None
         self._arrived = trio.Event()
         self._taken = 0

@@ -514,11 +514,6 @@ class EventStore:
     async def _fetch(self, sql: str, params: Sequence[object]) -> list[Any]:
         return await self._call(lambda: self._db().execute(sql, params).fetchall(), read=True)
 
-    async def events(self, query: EventQuery) -> list[EventRecord]:
-        """Ended events matching ``query``, newest first, at most ``query.limit``."""
-        sql, params = events_sql(query)
-        return [_record(row) for row in await self._fetch(sql, params)]
-
     async def events_json(self, query: EventQuery) -> bytes:
         """The API's JSON array of the events matching ``query``, built in the database thread.
 
