@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import trio
+import trio.testing
 from PIL import Image
 
 from nvr.config import ConfigError, NvrConfig, load_config
 from nvr.data import DEFAULT_LABELS, DEFAULT_MODEL
 from nvr.detection import Detection, Detector, create_detector
-from nvr.detection import workers as workers_module
 from nvr.detection.download import DEFAULT_MODEL_FILES
 from nvr.detection.setup import detector_setup, model_files
 from nvr.detection.workers import DetectorError, DetectorPool
@@ -278,8 +278,11 @@ async def test_a_cancelled_caller_does_not_break_the_worker(nursery: trio.Nurser
 
 async def test_a_detector_that_cannot_be_recreated_is_retried_with_back_off(
         nursery: trio.Nursery, caplog: pytest.LogCaptureFixture,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(workers_module, "RESTART_DELAY", 0.05)
+        mock_clock: trio.testing.MockClock) -> None:
+    # The real delays (1 s, then 2 s) in virtual time: the clock jumps to the next timer
+    # once the loop has waited 10 ms of real time (for the detector threads) with nothing
+    # to do.
+    mock_clock.autojump_threshold = 0.01
     created: list[int] = []
 
     def factory() -> Detector:
@@ -293,16 +296,18 @@ async def test_a_detector_that_cannot_be_recreated_is_retried_with_back_off(
     await pool.detect(blank())
     with pytest.raises(DetectorError):
         await pool.detect(blank())
+    lost_at = trio.current_time()
     # While it is down nothing hangs: no detector is available.
     with trio.fail_after(1), pytest.raises(DetectorError, match="no detector is available"):
         await pool.detect(blank())
-    await wait_for(lambda: pool.workers["coral"].available, 5, "the third attempt")
+    await wait_for(lambda: pool.workers["coral"].available, 60, "the third attempt")
+    assert trio.current_time() - lost_at >= 1 + 2
     assert len(created) == 4
     assert await pool.detect(blank()) == PERSON
     retries = [r.getMessage() for r in errors_logged(caplog) if "retrying" in r.getMessage()]
     assert retries == [
-        "detector 'coral' could not be created: no Edge TPU found; retrying in 0.05 s",
-        "detector 'coral' could not be created: no Edge TPU found; retrying in 0.1 s",
+        "detector 'coral' could not be created: no Edge TPU found; retrying in 1 s",
+        "detector 'coral' could not be created: no Edge TPU found; retrying in 2 s",
     ]
 
 

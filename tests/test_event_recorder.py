@@ -8,16 +8,16 @@ from pathlib import Path
 import pytest
 import simplejpeg
 import trio
+import trio.testing
 
 from nvr.config import NvrConfig
 from nvr.detection.frame import ObjectDetection
 from nvr.events import EventStore
-from nvr.events import recorder as recorder_module
-from nvr.events.recorder import EventRecorder
+from nvr.events.recorder import RETRY_DELAY, EventRecorder
 from nvr.frames import new_frame
 from nvr.tracking.objects import TrackedObject
 from nvr.tracking.state import ObjectsUpdate
-from support import MINIMAL_CAMERA
+from support import MINIMAL_CAMERA, wait_for
 
 W, H = 1280, 720
 BOX = (500, 200, 600, 500)
@@ -72,9 +72,11 @@ async def test_rows_are_written_when_confirmed_and_ended(config: NvrConfig,
 
 
 async def test_an_ended_event_is_written_again_until_it_lands(
-        config: NvrConfig, nursery: trio.Nursery, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
-    monkeypatch.setattr(recorder_module, "RETRY_DELAY", 0.2)
+        config: NvrConfig, nursery: trio.Nursery, caplog: pytest.LogCaptureFixture,
+        mock_clock: trio.testing.MockClock) -> None:
+    # The real retry delay in virtual time: the clock jumps to the next timer once the loop
+    # has waited 10 ms of real time (for the database and render threads) with nothing to do.
+    mock_clock.autojump_threshold = 0.01
     async with FailingFirstSaves.open(config.database.path) as store:
         recorder = EventRecorder("back", config.cameras["back"], config.media.clips, store,
                                  lambda label: (255, 0, 0))
@@ -82,10 +84,11 @@ async def test_an_ended_event_is_written_again_until_it_lands(
         obj = person(100.0)
         obj.end(105.0)
         recorder.frame_done(ObjectsUpdate(ended=[obj]), [], 105.0)
-        await trio.sleep(0.1)
-        assert "cannot write event" in caplog.text
+        await wait_for(lambda: "cannot write event" in caplog.text, 60, "the failed write")
+        failed_at = trio.current_time()
         assert recorder.ending == {obj.id: obj}  # still served live meanwhile
-        await trio.sleep(0.5)
+        await wait_for(lambda: not recorder.ending, 60, "the second write")
+        assert trio.current_time() - failed_at >= RETRY_DELAY - 0.05  # seen up to a poll late
         saved = await store.get(obj.id)
         assert saved is not None and saved.end_time == 105.0
         assert recorder.ending == {}
