@@ -1,1 +1,1 @@
-"""Benchmarks: each module times one stage of nvr next to a reference measured in the same run."""
+"""Benchmarks: each module times one stage of nvr next to a baseline measured in the same run."""

@@ -1,14 +1,14 @@
 """Detector calls: our ``Detector.detect`` against the bare runtime on the same tensor.
 
-The reference is the model alone, built with the same options: the TFLite interpreter's
+The baseline is the model alone, built with the same options: the TFLite interpreter's
 ``invoke()`` with the input already set, or onnxruntime's ``run()`` on an input already in the
 model's BGR NCHW float32 layout. Ours adds checking the tensor, copying (for ONNX also
 converting, and for the 320 case letterboxing) it into the model's input, reading the outputs
 and building ``Detection`` objects (for YOLOX: grid decoding and NMS). A ratio near 1.00 means
 the wrapper costs next to nothing. The tensor is grace_hopper.bmp resized to the input size.
 
-The two sides are measured alternately for a few rounds and each keeps its best round: on
-these machines whichever runs first often pays a warm-up of several ms per call.
+The two sides take turns, round after round (``nvr bench``'s harness: each is warmed up
+first), and the figures are the medians of the rounds.
 
 The second table is the worker throughput: ``DetectorPool.detect`` with ONE cpu worker, fed by
 several concurrent Trio tasks so the worker never idles, against the bare interpreter's loop
@@ -33,7 +33,7 @@ import onnxruntime
 import trio
 from PIL import Image
 
-from benchmarks.common import Row, measure, print_table, shared_file
+from benchmarks.common import Row, print_table, shared_file, timed
 from nvr.bench import workload
 from nvr.bench.detectors import pool_loop, tflite_loop
 from nvr.bench.model import Stat
@@ -58,15 +58,12 @@ def tensor(size: tuple[int, int]) -> np.ndarray:
     return np.asarray(image.resize(size, Image.BILINEAR))
 
 
-def paired(name: str, detector: Detector, reference: Callable[[], object],
-           reference_name: str, rounds: int = 3) -> Row:
+def paired(name: str, detector: Detector, baseline: Callable[[], object],
+           baseline_name: str) -> Row:
     rgb = tensor(detector.input_size)
     assert any(detection.label == "person" for detection in detector.detect(rgb))
-    timings: list[tuple[Stat, Stat]] = [
-        (measure(lambda: detector.detect(rgb)), measure(reference)) for _ in range(rounds)]
-    best = min((ours for ours, _ in timings), key=lambda timing: timing.median)
-    best_reference = min((ref for _, ref in timings), key=lambda timing: timing.median)
-    return Row(name, best, best_reference, reference_name)
+    ours, bare = timed(lambda: detector.detect(rgb), baseline, rounds=9)
+    return Row(name, ours, bare, baseline_name)
 
 
 def ssd_row(threads: int) -> Row:
@@ -147,16 +144,16 @@ async def worker_row(threads: int) -> Row:
     interpreter = Interpreter(model_path=str(shared_file(SSD)), num_threads=threads)
     interpreter.allocate_tensors()
     pool = DetectorPool({"cpu": factory}, (SSD_SIZE, SSD_SIZE))
-    ours, reference = [], []
+    ours, baseline = [], []
     async with trio.open_nursery() as nursery:
         await nursery.start(pool.run)
         await pool_loop(pool, tensors, INFERENCES, PRODUCERS)  # warm-up, both sides
         tflite_loop(interpreter, tensors, INFERENCES)
         for _ in range(WORKER_ROUNDS):
             ours.append(await pool_loop(pool, tensors, INFERENCES, PRODUCERS))
-            reference.append(tflite_loop(interpreter, tensors, INFERENCES))
+            baseline.append(tflite_loop(interpreter, tensors, INFERENCES))
         nursery.cancel_scope.cancel()
-    return Row(f"1 cpu worker, {threads} thread(s)", timing(ours), timing(reference),
+    return Row(f"1 cpu worker, {threads} thread(s)", timing(ours), timing(baseline),
                "bare set_tensor+invoke+outputs")
 
 
@@ -168,7 +165,7 @@ def main() -> None:
                 "(ms per inference)", worker_rows)
     for row in worker_rows:
         print(f"{row.name}: {1 / row.ours.median:.1f} inferences/s through the pool, "
-              f"{1 / row.reference.median:.1f} bare")
+              f"{1 / row.baseline.median:.1f} bare")
     cost = trio.run(hand_off_cost)
     print(f"hand-off alone (no-op detector): {cost * 1e6:.0f} us per request, "
           f"{1 / cost:.0f} requests/s")

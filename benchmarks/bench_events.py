@@ -90,20 +90,20 @@ async def compare(base: str, database: str, now: float) -> None:
     for case, over_http in zip(todo, http, strict=True):
         sql, params = case.sql
         count = len(bare.execute(sql, params).fetchall())
-        reference = bare_samples(bare, sql, params, case.repeat)
+        baseline = bare_samples(bare, sql, params, case.repeat)
         name = f"{case.name} ({count})"
-        rows.append(Row(name, timing(over_http), timing(reference), "bare sqlite3"))
-        lines.append((name, over_http, reference))
+        rows.append(Row(name, timing(over_http), timing(baseline), "bare sqlite3"))
+        lines.append((name, over_http, baseline))
     bare.close()
 
     print_table(f"Events API on {EVENTS} events: HTTP request (ours) against the same query "
-                "on bare sqlite3 (reference).\nHere ratio = bare / HTTP: the HTTP+JSON "
+                "on bare sqlite3 (baseline).\nHere ratio = bare / HTTP: the HTTP+JSON "
                 "overhead is its inverse, HTTP / bare, in the table below.", rows)
     print(f"\n{'case (rows)':42} {'HTTP p50':>9} {'HTTP p99':>9} {'bare p50':>9} "
           f"{'bare p99':>9}  HTTP/bare p50    p99")
-    for name, over_http, reference in lines:
+    for name, over_http, baseline in lines:
         p50, p99 = over_http.percentile(0.5), over_http.percentile(0.99)
-        b50, b99 = reference.percentile(0.5), reference.percentile(0.99)
+        b50, b99 = baseline.percentile(0.5), baseline.percentile(0.99)
         print(f"{name:42} {p50 * 1e3:9.2f} {p99 * 1e3:9.2f} {b50 * 1e3:9.2f} "
               f"{b99 * 1e3:9.2f}  {p50 / b50:12.2f}x {p99 / b99:6.2f}x")
     print(f"(ms) An HTTP round trip alone (GET /api/version) takes p50 "

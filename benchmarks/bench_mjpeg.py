@@ -4,7 +4,7 @@ Two streams are measured: the default one (3 fps, h=360) and a 10 fps one.
 
 Runs ``nvr run`` as a subprocess on looped real footage, opens N MJPEG viewers from this
 process and reads the service's CPU time from /proc. Every viewer asks for the same
-stream, so one encode per frame should serve them all: the reference figure is the cost
+stream, so one encode per frame should serve them all: the baseline figure is the cost
 with one viewer, the ratio is how much more N viewers cost.
 """
 
@@ -94,7 +94,7 @@ def print_results(stream: str, results: dict[int, tuple[float, float, float, flo
         ratio = f"{median / one:5.2f}x" if viewers else "-"
         print(f"{viewers:8d} {median:10.3f} ({low:.3f}-{high:.3f}) {ratio:>12} "
               f"{size / SECONDS / 1e6:10.2f}")
-    print("(0 viewers = capture only, detection off; the reference figure is 1 viewer)")
+    print("(0 viewers = capture only, detection off; the baseline figure is 1 viewer)")
 
 
 if __name__ == "__main__":

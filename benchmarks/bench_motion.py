@@ -22,10 +22,11 @@ from functools import partial
 import cv2
 import numpy as np
 
-from benchmarks.common import Row, measure, print_table, shared_file
+from benchmarks.common import Row, print_table, shared_file
 from nvr._fast.motion import MotionDetector
 from nvr.bench.model import Stat
 from nvr.bench.references import WARM_UP_FRAMES, OpenCVMotionDetector
+from nvr.bench.timing import per_unit
 from nvr.capture.decode import decode_file, split_frames
 from nvr.frames import planes
 
@@ -58,28 +59,21 @@ def warmed_up(detector: Detector, empty: np.ndarray, moving: list[np.ndarray]) -
 
 
 def per_frame(detectors: list[Detector], frames: list[np.ndarray], rounds: int) -> list[Stat]:
-    """Seconds per ``detect`` of each detector, running through ``frames`` in order.
-
-    The detectors take turns, round after round, so that load from elsewhere on the machine
-    hits them alike.
-    """
-    runs = [partial(run_through, detector, frames) for detector in detectors]
-    number = max(1, 64 // len(frames))
-    times: list[list[float]] = [[] for _ in detectors]
-    for _ in range(rounds):
-        for run, taken in zip(runs, times, strict=True):
-            taken.append(measure(run, repeat=1, number=number).median / len(frames))
-    return [Stat.of(taken) for taken in times]
+    """Seconds per ``detect`` of each detector, running through ``frames`` in order, the
+    detectors taking turns (``nvr bench``'s harness)."""
+    works = [partial(run_through, detector, frames) for detector in detectors]
+    return [Stat.of(taken) for taken in per_unit(works, rounds, budget=0.05)]
 
 
-def run_through(detector: Detector, frames: list[np.ndarray]) -> None:
+def run_through(detector: Detector, frames: list[np.ndarray]) -> int:
     for frame in frames:
         detector.detect(frame)
+    return len(frames)
 
 
 def main() -> None:
     cv2.setNumThreads(1)
-    reference = f"OpenCV {cv2.__version__}, 1 thread"
+    baseline = f"OpenCV {cv2.__version__}, 1 thread"
     rows = []
     for width, height in SIZES:
         empty = luma_frames(width, height, EMPTY_ROOM, 0.1)[0]
@@ -91,7 +85,7 @@ def main() -> None:
         for case, frames, rounds in (("in cache", moving[:RING], 41),
                                      ("from RAM", moving, 15)):
             timings = per_frame([ours, theirs], frames, rounds)
-            rows.append(Row(f"{width}x{height}, frames {case}", *timings, reference))
+            rows.append(Row(f"{width}x{height}, frames {case}", *timings, baseline))
     print_table("Motion detection per frame (frame_height = height // 6, defaults)", rows)
 
 

@@ -4,7 +4,7 @@ The one-by-one clip (768x432, people walking in one at a time, empty stretches b
 at 5 fps, as a camera with ``fps: 5`` processes it: ffmpeg decode, motion, detection (region
 selection, crops, detector calls, filters, NMS, refinement) and tracking (tracker, object
 state, zones, best frames). Detection calls the interpreter directly (no worker thread;
-bench_detectors measures that hand-off). The reference in the same run is what an NVR without
+bench_detectors measures that hand-off). The baseline in the same run is what an NVR without
 motion gating does: the detector on the whole frame (resized to the model input) for every
 frame. Sustained fps is 1 / the sum of the stages, on one core.
 
@@ -112,15 +112,15 @@ def main() -> None:
     frames = [frame.copy() for frame in split_frames(raw, WIDTH, HEIGHT)]
     detector = create_detector("cpu", shared_file(SSD), shared_file(LABELS), num_threads=1)
     config = camera_config()
-    rounds, reference = [], []
+    rounds, baseline = [], []
     for _ in range(ROUNDS):
         rounds.append(trio.run(one_round, frames, decode_seconds, config, detector))
-        reference.append(whole_frame_every_frame(frames, detector))
+        baseline.append(whole_frame_every_frame(frames, detector))
     per_frame = {stage: statistics.median(r[0][stage] for r in rounds) / len(frames)
                  for stage in STAGES}
     calls, objects = rounds[0][1], rounds[0][2]
     total = sum(per_frame.values())
-    naive = statistics.median(reference) / len(frames)
+    naive = statistics.median(baseline) / len(frames)
 
     print(f"\nWhole pipeline on {VIDEO} at {FPS} fps ({len(frames)} frames, {WIDTH}x{HEIGHT}), "
           f"SSD MobileNet v1 on 1 thread; median of {ROUNDS} rounds")
@@ -132,7 +132,7 @@ def main() -> None:
     print(f"\n{'':44} {'frames/s':>9}")
     print(f"{'nvr (decode + motion-gated detection)':44} {1 / total:9.1f}")
     every_frame = naive + per_frame["decode"]
-    print(f"{'reference: detector on every whole frame':44} {1 / every_frame:9.1f}")
+    print(f"{'baseline: detector on every whole frame':44} {1 / every_frame:9.1f}")
     print(f"ratio: {every_frame / total:.2f}x; cameras like this at {FPS} fps "
           f"per core: {1 / (total * FPS):.1f}")
 

@@ -2,8 +2,9 @@
 
 Real footage of a person walking in, scaled to 1280x720 (ffmpeg decode excluded). Ours is
 ``Camera``'s per-frame work (``MotionDetector.detect``, ``select_regions``, one
-``crop_to_tensor`` per region to a 320x320 tensor). The reference is the same steps done with
-OpenCV (motion), plain Python (region selection) and NumPy + Pillow (crops). The last column
+``crop_to_tensor`` per region to a 320x320 tensor). The baseline is the same steps done with
+OpenCV (motion), plain Python (region selection) and NumPy + Pillow (crops), timed in turns
+with ours (``nvr bench``'s harness). The last column
 is what one camera at 5 fps costs as a share of one core.
 
     python -m benchmarks.bench_pipeline
@@ -15,12 +16,13 @@ import cv2
 import numpy as np
 
 from benchmarks.bench_motion import EMPTY_ROOM, WALKING_IN
-from benchmarks.common import measure, shared_file
+from benchmarks.common import shared_file
 from nvr._fast.motion import MotionDetector
 from nvr._fast.regions import crop_to_tensor, select_regions
 from nvr.bench import python_regions
 from nvr.bench.model import Stat
 from nvr.bench.references import WARM_UP_FRAMES, OpenCVMotionDetector, numpy_pillow_crop
+from nvr.bench.timing import per_unit
 from nvr.capture.decode import decode_file, split_frames
 from nvr.frames import planes
 
@@ -36,7 +38,7 @@ def frames(start: float, duration: float) -> list[np.ndarray]:
 
 
 class Pipeline:
-    """Per-frame work of one camera, with either our kernels or the reference steps."""
+    """Per-frame work of one camera, with either our kernels or the baseline's steps."""
 
     def __init__(self, ours: bool) -> None:
         settings = {"frame_height": HEIGHT // 6}
@@ -65,17 +67,19 @@ def main() -> None:
     empty = frames(EMPTY_ROOM, 0.1)[0]
     start, end = WALKING_IN
     moving = frames(start, end - start)
-    pipelines = {"ours": Pipeline(True), "reference": Pipeline(False)}
+    pipelines = {"ours": Pipeline(True), "baseline": Pipeline(False)}
     for pipeline in pipelines.values():
         for _ in range(WARM_UP_FRAMES):
             pipeline.process(empty)
-    rounds: dict[str, list[float]] = {name: [] for name in pipelines}
-    for _ in range(ROUNDS):  # alternate, so that load from elsewhere hits both alike
-        for name, pipeline in pipelines.items():
-            seconds = measure(lambda p=pipeline: [p.process(f) for f in moving],
-                              repeat=1, number=1).median
-            rounds[name].append(seconds / len(moving))
-    timings = {name: Stat.of(r) for name, r in rounds.items()}
+
+    def through(pipeline: Pipeline) -> int:
+        for frame in moving:
+            pipeline.process(frame)
+        return len(moving)
+
+    samples = per_unit([lambda p=pipeline: through(p) for pipeline in pipelines.values()],
+                       ROUNDS, budget=0)
+    timings = {name: Stat.of(taken) for name, taken in zip(pipelines, samples, strict=True)}
     ours = pipelines["ours"]
     ours.regions = 0
     for frame in moving:
@@ -87,11 +91,11 @@ def main() -> None:
           f"over {len(moving)} frames")
     print(f"{'':28} {'ms per frame (min-max)':>26} {'share of a core at 5 fps':>26}")
     for name, label in (("ours", "nvr kernels"),
-                        ("reference", "OpenCV + Python + Pillow")):
+                        ("baseline", "OpenCV + Python + Pillow")):
         timing = timings[name]
         print(f"{label:28} {timing.median * 1e3:10.3f} ({timing.low * 1e3:.3f}-"
               f"{timing.high * 1e3:.3f}) {timing.median * FPS:25.2%}")
-    ratio = timings["reference"].median / timings["ours"].median
+    ratio = timings["baseline"].median / timings["ours"].median
     print(f"ratio: ours is {ratio:.2f}x faster; cameras per core at {FPS} fps with constant "
           f"motion: {1 / (timings['ours'].median * FPS):.0f}")
 

@@ -3,7 +3,7 @@
 A camera's clips/record input runs one ffmpeg that copies the stream into segments. Here it
 records the one-by-one clip (768x432 H.264) in real time (``-re``, as a camera delivers it)
 with the clips output arguments nvr uses, for ``SECONDS`` s; its CPU time comes from the
-kernel's accounting of the finished child. The reference, measured the same way in the same
+kernel's accounting of the finished child. The baseline, measured the same way in the same
 run, is what the camera costs anyway: ffmpeg decoding the same stream for detection.
 
     python -m benchmarks.bench_recorder
@@ -46,14 +46,14 @@ def main() -> None:
             decode.append(child_cpu_seconds([*ffmpeg, *source, "-f", "null", "-"]))
             time.sleep(1)  # strftime names have 1 s resolution
     share = statistics.median(copy) / SECONDS
-    reference = statistics.median(decode) / SECONDS
+    baseline = statistics.median(decode) / SECONDS
     print(f"\nRecording one 768x432 H.264 camera in real time ({SECONDS} s, median of {ROUNDS})")
     print(f"{'':44} {'share of a core (min-max)':>28}")
     print(f"{'nvr segment writer (stream copy)':44} {share:10.2%} ({min(copy) / SECONDS:.2%}-"
           f"{max(copy) / SECONDS:.2%})")
-    print(f"{'reference: decoding the same stream':44} {reference:10.2%} "
+    print(f"{'baseline: decoding the same stream':44} {baseline:10.2%} "
           f"({min(decode) / SECONDS:.2%}-{max(decode) / SECONDS:.2%})")
-    print(f"ratio: recording costs {share / reference:.2f}x a decode; cameras recorded per core: "
+    print(f"ratio: recording costs {share / baseline:.2f}x a decode; cameras recorded per core: "
           f"{1 / share:.0f}")
 
 

@@ -1,10 +1,10 @@
 """Region crop to model input, and region selection, against NumPy + Pillow and plain Python.
 
 Frames are real footage upscaled by ffmpeg to 720p and 1080p. "Ours" crops a square region of
-the I420 frame straight into the (S, S, 3) RGB tensor; the reference pads and slices the planes
+the I420 frame straight into the (S, S, 3) RGB tensor; the baseline pads and slices the planes
 with NumPy, repeats chroma samples, and lets Pillow convert to RGB (its full-range JPEG
 formula: the same work, slightly different colours) and resize bilinearly. When the region is
-already the model size, Pillow's resize is a plain copy, so the reference does no resampling.
+already the model size, Pillow's resize is a plain copy, so the baseline does no resampling.
 
 Run: python -m benchmarks.bench_regions
 """
@@ -15,7 +15,7 @@ from functools import partial
 
 import numpy as np
 
-from benchmarks.common import Row, measure, print_table, shared_file
+from benchmarks.common import Row, print_table, shared_file, timed
 from nvr._fast.regions import crop_to_tensor, select_regions
 from nvr.bench import python_regions
 from nvr.bench.references import numpy_pillow_crop
@@ -44,10 +44,10 @@ def crop_rows() -> list[Row]:
             region = centred(width, height, side)
             for size in (300, 320):
                 out = np.empty((size, size, 3), np.uint8)
-                ours = measure(partial(crop_to_tensor, *frame, region, out))
-                reference = measure(partial(numpy_pillow_crop, frame, region, size))
+                ours, baseline = timed(partial(crop_to_tensor, *frame, region, out),
+                                       partial(numpy_pillow_crop, frame, region, size))
                 name = f"{height}p region {side} -> {size}"
-                rows.append(Row(name, ours, reference, "NumPy + Pillow"))
+                rows.append(Row(name, ours, baseline, "NumPy + Pillow"))
     return rows
 
 
@@ -60,9 +60,9 @@ TRACKED: list[Box] = [(400, 210, 480, 420), (700, 100, 760, 200)]
 def select_rows() -> list[Row]:
     assert select_regions(MOTION, TRACKED, 1280, 720) == python_regions.select_regions(
         MOTION, TRACKED, 1280, 720)
-    ours = measure(lambda: select_regions(MOTION, TRACKED, 1280, 720))
-    reference = measure(lambda: python_regions.select_regions(MOTION, TRACKED, 1280, 720))
-    return [Row("select_regions, 4 motion + 2 tracked", ours, reference, "plain Python")]
+    ours, baseline = timed(lambda: select_regions(MOTION, TRACKED, 1280, 720),
+                           lambda: python_regions.select_regions(MOTION, TRACKED, 1280, 720))
+    return [Row("select_regions, 4 motion + 2 tracked", ours, baseline, "plain Python")]
 
 
 def main() -> None:

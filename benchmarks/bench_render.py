@@ -19,7 +19,7 @@ from collections.abc import Callable
 import numpy as np
 import simplejpeg
 
-from benchmarks.common import Row, measure, print_table, shared_file
+from benchmarks.common import Row, print_table, shared_file, timed
 from nvr._fast.i420 import frame_size, to_full_range
 from nvr.bench.references import pillow_resize
 from nvr.bench.workload import busy_overlays
@@ -63,34 +63,36 @@ def compare(frame: np.ndarray, width: int, height: int, overlays: Overlays,
     source = planes(frame, width, height)
     if out_height is None:
         name, resized = f"{width}x{height} full", source
-        reference_name = "bare encode"
-        reference = measure(lambda: simplejpeg.encode_jpeg_yuv_planes(*source, quality=70),
-                            repeat=REPEAT)
+        baseline_name = "bare encode"
+
+        def baseline() -> object:
+            return simplejpeg.encode_jpeg_yuv_planes(*source, quality=70)
     else:
         name, resized = f"{width}x{height} h={out_h}", pillow_resize(source, out_w, out_h)
-        reference_name = "Pillow BOX resize + encode"
-        reference = measure(lambda: simplejpeg.encode_jpeg_yuv_planes(
-            *pillow_resize(source, out_w, out_h), quality=70), repeat=REPEAT)
-    busy = measure(lambda: render_jpeg(frame, width, height, overlays, out_height),
-                   repeat=REPEAT)
-    plain = measure(lambda: render_jpeg(frame, width, height, out_height=out_height),
-                    repeat=REPEAT)
-    bare = measure(lambda: simplejpeg.encode_jpeg_yuv_planes(*resized, quality=70),
-                   repeat=REPEAT)
-    cost = paired_cost(lambda: render_jpeg(frame, width, height, overlays, out_height),
-                       lambda: render_jpeg(frame, width, height, out_height=out_height))
+        baseline_name = "Pillow BOX resize + encode"
+
+        def baseline() -> object:
+            return simplejpeg.encode_jpeg_yuv_planes(*pillow_resize(source, out_w, out_h),
+                                                     quality=70)
     scratch = np.empty(frame_size(out_w, out_h), np.uint8)
     for plane, values in zip(planes(scratch, out_w, out_h), resized, strict=True):
         plane[:] = values
     target = planes(scratch, out_w, out_h)
-    drawing = measure(lambda: draw_overlays(target, width, height, overlays), repeat=REPEAT)
-    convert = measure(lambda: to_full_range(scratch, scratch, out_w, out_h), repeat=REPEAT)
+    busy, plain, baseline_time, bare, drawing, convert = timed(
+        lambda: render_jpeg(frame, width, height, overlays, out_height),
+        lambda: render_jpeg(frame, width, height, out_height=out_height),
+        baseline,
+        lambda: simplejpeg.encode_jpeg_yuv_planes(*resized, quality=70),
+        lambda: draw_overlays(target, width, height, overlays),
+        lambda: to_full_range(scratch, scratch, out_w, out_h), rounds=REPEAT)
+    cost = paired_cost(lambda: render_jpeg(frame, width, height, overlays, out_height),
+                       lambda: render_jpeg(frame, width, height, out_height=out_height))
     line = (f"{name:16} {cost * 1e3:6.3f} ms = {cost / bare.median:6.1%}, drawing alone "
             f"{drawing.median * 1e3:6.3f} ms = {drawing.median / bare.median:6.1%} "
             f"| bare encode {bare.median * 1e3:6.3f} ms, "
             f"to_full_range {convert.median * 1e3:6.3f} ms")
-    return [Row(f"{name}, all overlays", busy, reference, reference_name),
-            Row(f"{name}, no overlays", plain, reference, reference_name)], line
+    return [Row(f"{name}, all overlays", busy, baseline_time, baseline_name),
+            Row(f"{name}, no overlays", plain, baseline_time, baseline_name)], line
 
 
 def main() -> None:

@@ -1,18 +1,18 @@
-"""Timing (as nvr.bench.model.Stat) and table printing shared by the benchmarks.
+"""Timing and table printing shared by the benchmarks: ``nvr bench``'s harness and figures.
 
-Every benchmark reports medians over repeated runs (machines are noisy), with min and max,
-and puts our figure next to a reference figure measured in the same run.
+Every benchmark reports medians over repeated rounds (machines are noisy), with min and max,
+and puts our figure next to a baseline timed in turns with it, in the same run.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from nvr.bench.model import Stat
+from nvr.bench.timing import Work, per_unit
 
 SHARED = Path(os.environ.get("NVR_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 
@@ -25,37 +25,36 @@ def shared_file(relative: str) -> Path:
     return path
 
 
-def measure(call: Callable[[], object], repeat: int = 7, number: int = 0,
-            budget: float = 0.2) -> Stat:
-    """Time ``call``: ``repeat`` runs of ``number`` calls each (auto-sized to ``budget`` s)."""
-    call()  # warm caches and lazy initialisation
-    if number <= 0:
-        number, start = 1, time.perf_counter()
-        call()
-        once = max(time.perf_counter() - start, 1e-7)
-        number = max(1, int(budget / once))
-    runs = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(number):
+def timed(*calls: Callable[[], object], rounds: int = 7, budget: float = 0.2) -> list[Stat]:
+    """Seconds per call of each of ``calls``, timed in turns (``nvr bench``'s harness).
+
+    Each round times every call in turn, sized to about ``budget`` s, so that load from
+    elsewhere on the machine hits ours and the baseline alike.
+    """
+
+    def once(call: Callable[[], object]) -> Work:
+        def work() -> int:
             call()
-        runs.append((time.perf_counter() - start) / number)
-    return Stat.of(runs)
+            return 1
+        return work
+
+    return [Stat.of(samples)
+            for samples in per_unit([once(call) for call in calls], rounds, budget)]
 
 
 @dataclass(frozen=True)
 class Row:
-    """One line of a benchmark table: our timing against the reference's."""
+    """One line of a benchmark table: our timing against the baseline's."""
 
     name: str
     ours: Stat
-    reference: Stat
-    reference_name: str
+    baseline: Stat
+    baseline_name: str
 
     @property
     def ratio(self) -> float:
-        """How many times faster we are (reference / ours)."""
-        return self.reference.median / self.ours.median
+        """How many times faster we are (baseline / ours)."""
+        return self.baseline.median / self.ours.median
 
 
 def _ms(timing: Stat) -> str:
@@ -63,13 +62,13 @@ def _ms(timing: Stat) -> str:
 
 
 def print_table(title: str, rows: list[Row]) -> None:
-    """A table of medians in ms (min-max), the reference figure and the ratio."""
+    """A table of medians in ms (min-max), the baseline figure and the ratio."""
     print(f"\n{title}")
-    header = (f"{'case':34} {'ours ms (min-max)':>26} {'reference ms (min-max)':>26}"
-              "  ratio  reference")
+    header = (f"{'case':34} {'ours ms (min-max)':>26} {'baseline ms (min-max)':>26}"
+              "  ratio  baseline")
     print(header)
     print("-" * len(header))
     for row in rows:
-        noisy = " (noisy)" if row.ours.noisy or row.reference.noisy else ""
-        print(f"{row.name:34} {_ms(row.ours):>26} {_ms(row.reference):>26} "
-              f"{row.ratio:5.2f}x  {row.reference_name}{noisy}")
+        noisy = " (noisy)" if row.ours.noisy or row.baseline.noisy else ""
+        print(f"{row.name:34} {_ms(row.ours):>26} {_ms(row.baseline):>26} "
+              f"{row.ratio:5.2f}x  {row.baseline_name}{noisy}")
