@@ -20,20 +20,30 @@ from nvr.recording.event_clips import EventClips
 from nvr.recording.segments import SegmentCache
 from nvr.render.event_images import RGB, LiveEvent
 from nvr.render.overlays import TAB10
+from nvr.switches import CameraSwitches, Switch
+from nvr.tracking.state import FrameObserver
 
 
 class Camera:
     """A camera's pipeline and live state: capture hands frames over (``handoff``), the
-    ``processor`` finds what they show, ``live`` serves the latest one."""
+    ``processor`` finds what they show and tells ``frame_observers``, ``live`` serves the
+    latest one; ``switches`` turn detection, clips and snapshots on and off.
+
+    ``can_detect``: whether a detector runs for this camera to use (a model is loaded).
+    """
 
     def __init__(self, name: str, config: CameraConfig, media: MediaConfig,
                  stall_timeout: float, *,
                  label_color: Callable[[str], RGB] = lambda label: TAB10[0],
-                 best_folder: Path | None = None, clips_max_seconds: float = 300.0) -> None:
+                 best_folder: Path | None = None, clips_max_seconds: float = 300.0,
+                 can_detect: bool = True) -> None:
         self.name, self.config, self.media = name, config, media
         self.width, self.height = config.width, config.height
         self.stall_timeout, self.clips_max_seconds = stall_timeout, clips_max_seconds
         self.label_color = label_color
+        self.can_detect = can_detect
+        self.switches = CameraSwitches.of(config)
+        self.frame_observers: list[FrameObserver] = []
         commands = camera_commands(name, config, media)
         [self.detect_command] = [command for command in commands if "detect" in command.roles]
         # Processes with only file outputs: segments for clips and 24/7 recordings.
@@ -50,6 +60,14 @@ class Camera:
         # Set while nvr.camera_tasks runs the camera.
         self.recorder: EventRecorder | None = None
         self.clips: EventClips | None = None
+
+    def supports(self, switch: Switch) -> bool:
+        """Whether ``switch`` can be on: detection needs a detector, clips a clips input."""
+        if switch == "detect":
+            return self.can_detect
+        if switch == "clips":
+            return self.cache is not None
+        return True
 
     @property
     def latest(self) -> ProcessedFrame | None:

@@ -36,12 +36,13 @@ async def run_camera(camera: Camera, detectors: DetectorPool | None,
     clips = None
     if camera.cache is not None:
         clips = camera.clips = EventClips(name, config, camera.media.clips, camera.cache,
-                                          store, camera.clips_max_seconds)
+                                          store, camera.clips_max_seconds, camera.switches)
     recorder = camera.recorder = EventRecorder(
         name, config, camera.media.clips, store, camera.label_color,
-        clips.request if clips is not None else None)
+        clips.request if clips is not None else None, camera.switches)
+    # Made even while detection is off: the detect switch may turn it on.
     detector = None
-    if detectors is not None and config.detect.enabled:
+    if detectors is not None:
         detector = FrameDetector(config, detectors.detect, detectors.input_size,
                                  camera.detection_fps.add)
 
@@ -79,7 +80,8 @@ def _on_writer_stopped(camera: Camera, command: FfmpegCommand) -> Callable[[], N
 async def _run_pipeline(camera: Camera, detector: FrameDetector | None,
                         recorder: EventRecorder) -> None:
     """Capture and process frames until something raises: a bug, not a camera fault (the
-    capture supervisor handles those)."""
+    capture supervisor handles those). While the detect switch is off no detector is
+    called: every frame is empty, so tracked objects age out."""
     stopped = _on_writer_stopped(camera, camera.detect_command)  # it may write segments too
 
     def capture_pid(pid: int) -> None:
@@ -92,11 +94,13 @@ async def _run_pipeline(camera: Camera, detector: FrameDetector | None,
                            camera.stall_timeout, camera.handoff.deliver, capture_pid)
         while True:
             frame = await camera.handoff.take()
+            detecting = detector if camera.switches.detect else None
             try:
-                processed = await camera.processor.process(frame, detector, recorder)
+                processed = await camera.processor.process(
+                    frame, detecting, (recorder, *camera.frame_observers))
             except BaseException:
                 frame.release()
                 raise
-            if detector is not None:
+            if detecting is not None:
                 camera.process_fps.add()
             camera.live.publish(processed)

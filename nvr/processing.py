@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,14 +15,13 @@ from nvr.config.polygons import parse_mask, parse_zone_coordinates
 from nvr.config.schema import CameraConfig
 from nvr.detection.frame import FrameDetector, ObjectDetection
 from nvr.detection.workers import DetectorError
-from nvr.events.recorder import EventRecorder
 from nvr.frames import Box, planes
 from nvr.masks import polygon_mask
 from nvr.render.event_images import RGB
 from nvr.render.overlays import TrackedBox, ZoneOutline, zone_colors
 from nvr.tracking.best import BestObjects
 from nvr.tracking.objects import Zone
-from nvr.tracking.state import CameraObjects
+from nvr.tracking.state import CameraObjects, FrameObserver
 
 
 @dataclass(frozen=True)
@@ -77,8 +76,8 @@ class FrameProcessor:
         return tuple(self._motion.detect(planes(frame.buffer, self.width, self.height).y))
 
     async def process(self, frame: Frame, detector: FrameDetector | None,
-                      recorder: EventRecorder) -> ProcessedFrame:
-        """What ``frame`` shows; the tracked objects are updated and their events queued.
+                      observers: Sequence[FrameObserver]) -> ProcessedFrame:
+        """What ``frame`` shows; the tracked objects are updated and ``observers`` told.
 
         ``detector`` is None when the camera does not detect: every frame is then empty,
         and objects age out. A failed detector call leaves the objects as they are.
@@ -97,7 +96,8 @@ class FrameProcessor:
                 detections = None
         if detections is not None:
             update = self.objects.update(frame.buffer, frame.full_range, frame.time, detections)
-            recorder.frame_done(update, self.objects.objects.values(), frame.time)
+            for observer in observers:
+                observer.frame_done(update, self.objects.objects.values(), frame.time)
         tracked = tuple(
             TrackedBox(obj.label, obj.score, obj.area, obj.box, self.label_color(obj.label),
                        obj.detected)

@@ -8,9 +8,10 @@ import signal
 import socket
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import hypercorn.config
 import trio
@@ -28,11 +29,13 @@ from nvr.detection.setup import DetectorSetup, detector_setup, model_files
 from nvr.detection.workers import DetectorError, DetectorPool
 from nvr.events.retention import run_retention
 from nvr.events.store import EventStore, EventStoreError
+from nvr.mqtt.service import MqttService
 from nvr.recording.disk_guard import guard_disk
 from nvr.recording.maintenance import maintain_cache
 from nvr.recording.recordings import run_recordings
 from nvr.render.event_images import RGB, LiveEvent
 from nvr.render.overlays import TAB10, label_colors
+from nvr.stats import stats_document
 from nvr.tasks import restart_forever
 from nvr.version import version_string
 from nvr.web.app import create_app
@@ -48,8 +51,8 @@ class StartupError(Exception):
 class Service:
     """What HTTP handlers read: the config and the live state of the service.
 
-    ``store`` and ``detectors`` are set while ``run_pipelines`` runs; ``source`` names the
-    config file in errors.
+    ``store`` and ``detectors`` are set while ``run_pipelines`` runs, ``mqtt`` while it runs
+    with an ``mqtt:`` block; ``source`` names the config file in errors.
     """
 
     config: NvrConfig
@@ -60,6 +63,7 @@ class Service:
     database_path: str = field(init=False)
     store: EventStore | None = None
     detectors: DetectorPool | None = None
+    mqtt: MqttService | None = None
 
     def __post_init__(self) -> None:
         colors = _label_colors(self.config)
@@ -69,7 +73,8 @@ class Service:
         self.cameras = {
             name: Camera(name, camera, self.config.media, self.config.ffmpeg.stall_timeout,
                          label_color=colors, best_folder=best_images / name,
-                         clips_max_seconds=self.config.clips.max_seconds)
+                         clips_max_seconds=self.config.clips.max_seconds,
+                         can_detect=self.detects())
             for name, camera in self.config.cameras.items()
         }
 
@@ -84,8 +89,20 @@ class Service:
                 return live
         return None
 
-    def detector_stats(self) -> dict[str, dict[str, float | int]] | None:
-        return None if self.detectors is None else self.detectors.stats()
+    def switches(self) -> dict[str, dict[str, bool]]:
+        """Each camera's live detect, clips and snapshots switches."""
+        return {name: asdict(camera.switches) for name, camera in self.cameras.items()}
+
+    async def stats(self) -> dict[str, Any]:
+        """The /api/stats document (also published over MQTT)."""
+        cameras = {name: camera.stats() for name, camera in self.cameras.items()}
+        detectors = None if self.detectors is None else self.detectors.stats()
+        # statvfs can hang on a network share: keep it off the event loop.
+        document = await trio.to_thread.run_sync(
+            stats_document, self.config, cameras, self.started_at, self.version, detectors)
+        if self.mqtt is not None:
+            document["service"]["mqtt"] = self.mqtt.stats()
+        return document
 
     async def run_pipelines(self, *, cameras: bool = True,
                             task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -139,9 +156,12 @@ class Service:
                 if cameras:
                     for name, camera in self.cameras.items():
                         supervised(f"camera {name}", run_camera, camera, self.detectors, store)
+                if config.mqtt is not None:
+                    self.mqtt = MqttService(config.mqtt, self.cameras, self.stats)
+                    supervised("mqtt", self.mqtt.run)
                 task_status.started()
         finally:
-            self.store = self.detectors = None
+            self.store = self.detectors = self.mqtt = None
 
 
 CACHE_MIN_FREE = 200_000_000  # bytes left free on the cache's filesystem (as Frigate 0.8)

@@ -142,10 +142,12 @@ def camera(name: str, path: Path, input_args: str, width: int, height: int,
 """ + "".join(f"{line}\n" for line in lines) + extra
 
 
-def service_config(write_config: Callable[..., Path], cameras: str) -> tuple[Path, str]:
-    """A config file for ``nvr run`` with the SSD of ../shared, and the service's URL."""
+def service_config(write_config: Callable[..., Path], cameras: str,
+                   blocks: str = "") -> tuple[Path, str]:
+    """A config file for ``nvr run`` with the SSD of ../shared, and the service's URL;
+    ``blocks``: more top-level blocks."""
     port = free_port()
-    path = write_config(f"""
+    path = write_config(f"""{blocks}
 web: {{host: 127.0.0.1, port: {port}}}
 media: {{clips: media/clips, recordings: media/recordings, cache: media/cache}}
 model: {{path: "{shared_file(SSD)}", labelmap_path: "{shared_file('models/coco_labels.txt')}",

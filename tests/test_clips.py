@@ -13,6 +13,7 @@ import trio
 
 from nvr.config.ffmpeg import ffmpeg_executable
 from nvr.config.schema import CameraConfig
+from nvr.events.store import EventStore
 from nvr.recording.clips import (
     PARTIAL_SUFFIX,
     build_clip,
@@ -21,8 +22,10 @@ from nvr.recording.clips import (
     select_segments,
     video_format,
 )
+from nvr.recording.event_clips import EventClips
 from nvr.recording.mp4_boxes import top_level_boxes, video_sample_entry
-from nvr.recording.segments import Segment, parse_duration
+from nvr.recording.segments import Segment, SegmentCache, parse_duration
+from nvr.switches import CameraSwitches
 from support import CYCLIST, FOOTAGE, shared_file
 
 BASE = 1_700_000_000.0
@@ -275,4 +278,19 @@ def camera(**clips: object) -> CameraConfig:
 ])
 def test_clip_wanted(clips: dict[str, object], label: str, zones: list[str],
                      wanted: bool) -> None:
-    assert clip_wanted(camera(**clips), label, zones) is wanted
+    config = camera(**clips)
+    assert clip_wanted(config, label, zones, enabled=config.clips.enabled) is wanted
+    # The camera's switch (an MQTT command) decides over the config's value.
+    assert clip_wanted(config, label, zones, enabled=False) is False
+
+
+async def test_the_clips_switch_decides_whether_ended_events_get_clips(tmp_path: Path) -> None:
+    config = camera(enabled=True)
+    switches = CameraSwitches.of(config)
+    async with EventStore.open(str(tmp_path / "events.db")) as store:
+        clips = EventClips("back", config, tmp_path, SegmentCache("back", str(tmp_path)), store,
+                           300.0, switches)
+        assert clips.request("1.0-aaaaaa", "person", [], BASE, BASE + 10)
+        switches.set("clips", False)  # an MQTT command: no clips from now on
+        assert not clips.request("2.0-bbbbbb", "person", [], BASE, BASE + 10)
+        assert list(clips.pending) == ["1.0-aaaaaa"]

@@ -63,7 +63,9 @@ def test_minimal_config_resolves_to_reference_defaults(write_config: Callable[..
     assert view["database"] == {"path": "/media/frigate/clips/frigate.db"}
     # mqtt is optional; clients read topic_prefix and client_id, so they are always there.
     assert view["mqtt"] == {"host": None, "port": 1883, "topic_prefix": "frigate",
-                            "client_id": "frigate", "stats_interval": 60, "user": None}
+                            "client_id": "frigate", "stats_interval": 60, "user": None,
+                            "protocol": "3.1.1", "tls_ca_certs": None, "tls_client_cert": None,
+                            "tls_client_key": None, "tls_insecure": False}
 
 
 def test_full_reference_style_config(write_config: Callable[..., Path]) -> None:

@@ -103,6 +103,22 @@ CASES = {
         "line 10, column 5: YAML syntax error: key 'width' appears twice",
     ),
     "not a mapping": ("- a\n- b\n", "(top level): expected a mapping of config keys"),
+    "mqtt client certificate without its key": (
+        "mqtt: {host: 127.0.0.1, tls_client_cert: c.crt}\n" + camera(),
+        "mqtt: tls_client_cert and tls_client_key go together: set both or neither",
+    ),
+    "mqtt certificate authority missing": (
+        "mqtt: {host: 127.0.0.1, tls_ca_certs: /nonexistent/ca.crt}\n" + camera(),
+        "mqtt.tls_ca_certs: no file at /nonexistent/ca.crt",
+    ),
+    "mqtt protocol": (
+        "mqtt: {host: 127.0.0.1, protocol: 4}\n" + camera(),
+        "mqtt.protocol: '4' is not one of 3.1.1, 5",
+    ),
+    "mqtt topic prefix with a wildcard": (
+        "mqtt: {host: 127.0.0.1, topic_prefix: 'home/#'}\n" + camera(),
+        "mqtt.topic_prefix: 'home/#' is not a topic prefix: no '#', '+' or empty levels",
+    ),
 }
 
 

@@ -18,6 +18,7 @@ from nvr.config.schema import (
     CameraConfig,
     CameraInputConfig,
     FilterConfig,
+    MqttConfig,
     NvrConfig,
     ObjectsConfig,
 )
@@ -135,6 +136,20 @@ def _absolute(path: str, base_dir: Path) -> str:
     return str((base_dir / Path(path).expanduser()).resolve())
 
 
+def _mqtt(mqtt: MqttConfig, env: Mapping[str, str], base_dir: Path,
+          problems: list[str]) -> MqttConfig:
+    """The password with its placeholders filled; TLS files as absolute paths that exist."""
+    update: dict[str, str] = {}
+    if mqtt.password is not None:
+        update["password"] = substitute_env(mqtt.password, env, "mqtt.password", problems)
+    for key in ("tls_ca_certs", "tls_client_cert", "tls_client_key"):
+        if (value := getattr(mqtt, key)) is not None:
+            update[key] = _absolute(value, base_dir)
+            if not Path(update[key]).is_file():
+                problems.append(f"mqtt.{key}: no file at {update[key]}")
+    return mqtt.model_copy(update=update)
+
+
 def _ffmpeg_path(path: str | None, base_dir: Path, problems: list[str]) -> str | None:
     """``ffmpeg.path`` as an absolute file: a path is taken from ``base_dir``, a bare name is
     looked up on PATH."""
@@ -163,11 +178,7 @@ def resolve(config: NvrConfig, source: str, base_dir: Path,
     env["NVR_DATA"] = str(DATA_DIR)
     cameras = {name: _camera(config, name, camera, env, problems)
                for name, camera in config.cameras.items()}
-    mqtt = config.mqtt
-    if mqtt is not None and mqtt.password is not None:
-        mqtt = mqtt.model_copy(update={
-            "password": substitute_env(mqtt.password, env, "mqtt.password", problems),
-        })
+    mqtt = None if config.mqtt is None else _mqtt(config.mqtt, env, base_dir, problems)
     ffmpeg = config.ffmpeg.model_copy(update={
         "path": _ffmpeg_path(config.ffmpeg.path, base_dir, problems)})
     if problems:

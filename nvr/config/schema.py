@@ -12,12 +12,14 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     PlainValidator,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -61,14 +63,45 @@ NonNegativeInt = Annotated[int, Field(ge=0)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
+MqttProtocol = Annotated[
+    Literal["3.1.1", "5"],
+    BeforeValidator(lambda value: str(value) if isinstance(value, int | float) else value),
+]
+
+
+def _topic_prefix(value: str) -> str:
+    levels = value.split("/")
+    if not all(levels) or any(char in value for char in "#+\x00"):
+        raise PydanticCustomError(
+            "topic_prefix", "'{value}' is not a topic prefix: no '#', '+' or empty levels",
+            {"value": value})
+    return value
+
+
+TopicPrefix = Annotated[str, AfterValidator(_topic_prefix)]
+
+
 class MqttConfig(Block):
     host: str
     port: Annotated[int, Field(ge=1, le=65535)] = 1883
-    topic_prefix: str = "frigate"
+    topic_prefix: TopicPrefix = "frigate"
     client_id: str = "frigate"
     stats_interval: PositiveInt = 60
     user: str | None = None
     password: str | None = None
+    # Additions to Frigate 0.8's keys.
+    protocol: MqttProtocol = "3.1.1"
+    tls_ca_certs: str | None = None
+    tls_client_cert: str | None = None
+    tls_client_key: str | None = None
+    tls_insecure: bool = False
+
+    @model_validator(mode="after")
+    def _client_cert_with_key(self) -> MqttConfig:
+        if (self.tls_client_cert is None) != (self.tls_client_key is None):
+            raise PydanticCustomError(
+                "tls_pair", "tls_client_cert and tls_client_key go together: set both or neither")
+        return self
 
 
 class DetectorConfig(Block):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from nvr.config.ffmpeg import camera_commands
@@ -59,13 +60,20 @@ def _camera_view(name: str, camera: CameraConfig, media: MediaConfig) -> dict[st
     }
 
 
-def config_view(config: NvrConfig) -> dict[str, Any]:
-    """The resolved config for /api/config and ``nvr check-config``."""
+def config_view(config: NvrConfig,
+                switches: Mapping[str, Mapping[str, bool]] | None = None) -> dict[str, Any]:
+    """The resolved config for /api/config and ``nvr check-config``; ``switches`` (camera ->
+    block -> on) are the live ``enabled`` values of blocks that MQTT commands switch."""
     if config.mqtt is None:
         mqtt = {name: field.default for name, field in MqttConfig.model_fields.items()
                 if name != "password"} | {"host": None}
     else:
         mqtt = config.mqtt.model_dump(exclude={"password"})
+    cameras = {name: _camera_view(name, camera, config.media)
+               for name, camera in config.cameras.items()}
+    for name, live in (switches or {}).items():
+        for block, on in live.items():
+            cameras[name][block]["enabled"] = on
     return {
         "database": {"path": config.database.path},
         "model": config.model.model_dump(),
@@ -73,8 +81,7 @@ def config_view(config: NvrConfig) -> dict[str, Any]:
         "mqtt": mqtt,
         "clips": config.clips.model_dump(),
         "snapshots": config.snapshots.model_dump(),
-        "cameras": {name: _camera_view(name, camera, config.media)
-                    for name, camera in config.cameras.items()},
+        "cameras": cameras,
         "logger": {
             "default": config.logger.default.upper(),
             "logs": {name: level.upper() for name, level in config.logger.logs.items()},

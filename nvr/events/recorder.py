@@ -24,6 +24,7 @@ from nvr.config.schema import CameraConfig
 from nvr.events.store import EventRecord, EventStore
 from nvr.files import write_atomically
 from nvr.render.event_images import RGB, best_snapshot, best_thumbnail
+from nvr.switches import CameraSwitches
 from nvr.tracking.objects import BestFrame, TrackedObject
 from nvr.tracking.state import ObjectsUpdate
 
@@ -64,10 +65,12 @@ class EventRecorder:
 
     def __init__(self, camera: str, config: CameraConfig, clips_folder: str | Path,
                  store: EventStore, label_color: Callable[[str], RGB],
-                 on_ended: EventEnded | None = None) -> None:
+                 on_ended: EventEnded | None = None,
+                 switches: CameraSwitches | None = None) -> None:
         self.camera = camera
         self.on_ended = on_ended
         self.snapshots = config.snapshots
+        self.switches = switches or CameraSwitches.of(config)
         self.clips_folder = Path(clips_folder)
         self.store = store
         self.label_color = label_color
@@ -164,7 +167,7 @@ class EventRecorder:
     async def _write_snapshot(self, state: EventState) -> bool:
         """Write ``<camera>-<id>.jpg`` if snapshots are on and the zones allow; True if done."""
         required = self.snapshots.required_zones
-        if (not self.snapshots.enabled or state.best is None
+        if (not self.switches.snapshots or state.best is None
                 or (required and not set(required) & set(state.zones))):
             return False
         best, options = state.best, self.snapshots

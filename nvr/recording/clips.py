@@ -67,11 +67,12 @@ class VideoFormat:
     signature: bytes  # must be equal across segments for their streams to be copied into one
 
 
-def clip_wanted(config: CameraConfig, label: str, entered_zones: Sequence[str]) -> bool:
-    """Whether an ended event of ``label`` gets a clip (docs/compatibility.md#clips; false positives
-    aside)."""
+def clip_wanted(config: CameraConfig, label: str, entered_zones: Sequence[str], *,
+                enabled: bool) -> bool:
+    """Whether an ended event of ``label`` gets a clip while clips are ``enabled`` (the
+    camera's switch) (docs/compatibility.md#clips; false positives aside)."""
     clips = config.clips
-    if not clips.enabled:
+    if not enabled:
         return False
     if clips.objects is not None and label not in clips.objects:
         return False

@@ -20,6 +20,7 @@ from nvr.events.media import parse_event_file_name
 from nvr.events.store import EventStore
 from nvr.recording.clips import PARTIAL_SUFFIX, build_clip, clip_wanted
 from nvr.recording.segments import SegmentCache
+from nvr.switches import CameraSwitches
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +43,11 @@ class EventClips:
     """Builds one camera's event clips into ``clips_folder`` and sets ``has_clip``."""
 
     def __init__(self, camera: str, config: CameraConfig, clips_folder: str | Path,
-                 cache: SegmentCache, store: EventStore, max_seconds: float) -> None:
+                 cache: SegmentCache, store: EventStore, max_seconds: float,
+                 switches: CameraSwitches | None = None) -> None:
         self.camera = camera
         self.config = config
+        self.switches = switches or CameraSwitches.of(config)
         self.max_seconds = max_seconds
         self.clips_folder = Path(clips_folder)
         self.cache = cache
@@ -56,7 +59,7 @@ class EventClips:
                 end: float) -> bool:
         """Queue the clip of an ended event if the config wants one; True if queued."""
         clips = self.config.clips
-        if not clip_wanted(self.config, label, zones):
+        if not clip_wanted(self.config, label, zones, enabled=self.switches.clips):
             return False
         window_end = end + clips.post_capture
         # Clips are at most max_seconds long (the cache keeps no more): the last part.

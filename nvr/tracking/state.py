@@ -3,7 +3,9 @@ docs/compatibility.md#tracking, docs/compatibility.md#object-state)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -19,11 +21,21 @@ DISAPPEARED_SECONDS = 5  # default max_disappeared: this many seconds of frames
 @dataclass
 class ObjectsUpdate:
     """What one frame changed: objects that became true positives, true positives that
-    changed significantly, and objects the tracker removed (any kind)."""
+    changed significantly, objects the tracker removed (any kind), and objects whose best
+    frame became the best of their label (``best.jpg``)."""
 
     confirmed: list[TrackedObject] = field(default_factory=list)
     changed: list[TrackedObject] = field(default_factory=list)
     ended: list[TrackedObject] = field(default_factory=list)
+    new_best: list[TrackedObject] = field(default_factory=list)
+
+
+class FrameObserver(Protocol):
+    """Told about every processed frame of a camera (the event recorder, MQTT)."""
+
+    def frame_done(self, update: ObjectsUpdate, objects: Iterable[TrackedObject],
+                   frame_time: float) -> None:
+        """``objects``: every object tracked after the frame. Must not block."""
 
 
 def max_disappeared(config: CameraConfig) -> int:
@@ -66,8 +78,8 @@ class CameraObjects:
                 update.confirmed.append(obj)
             elif significant and not obj.false_positive:
                 update.changed.append(obj)
-            if obj.best is not None and obj.best.time == frame_time:
-                self.best.offer(obj.best)
+            if obj.best is not None and obj.best.time == frame_time and self.best.offer(obj.best):
+                update.new_best.append(obj)
         return update
 
     def end_all(self, frame_time: float) -> list[TrackedObject]:
