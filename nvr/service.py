@@ -156,7 +156,7 @@ class Service:
                 if cameras:
                     for name, camera in self.cameras.items():
                         supervised(f"camera {name}", run_camera, camera, self.detectors, store)
-                if config.mqtt is not None:
+                if cameras and config.mqtt is not None:
                     self.mqtt = MqttService(config.mqtt, self.cameras, self.stats)
                     supervised("mqtt", self.mqtt.run)
                 task_status.started()

@@ -13,7 +13,7 @@ CAMERA_STATS_KEYS = {"camera_fps", "process_fps", "skipped_fps", "detection_fps"
                      "capture_pid"}
 
 SECRET_CONFIG = """
-mqtt: {host: broker, user: nvr, password: mqtt-secret}
+mqtt: {host: 127.0.0.1, user: nvr, password: mqtt-secret}
 detectors: {cpu1: {type: cpu}}
 cameras:
   front:

@@ -176,6 +176,33 @@ def test_a_broker_down_at_start_and_restarted_later_never_stops_nvr(
     assert output.count("MQTT: lost the connection") == 1
 
 
+def test_a_stalled_broker_holds_nothing_up(broker: Broker,
+                                           write_config: Callable[..., Path]) -> None:
+    cameras = camera("door", shared_file(FOOTAGE), "-readrate 2 -stream_loop -1", 768, 432)
+    config, url = service_config(write_config, cameras, broker.mqtt_yaml())
+    watcher = Watcher(broker)
+    process = start(config)
+    try:
+        poll(process, lambda: stats(url)["service"]["mqtt"]["connected"]
+             and stats(url)["door"]["detection_fps"] > 0, 60, "detection and MQTT")
+        ended_before = len(events(url, camera="door"))
+        broker.pause()  # the broker reads nothing: what nvr sends waits in the socket
+        poll(process, lambda: len(events(url, camera="door")) > ended_before, 120,
+             "an event ended while the broker was stalled")
+        assert stats(url)["door"]["camera_fps"] > 0
+        resumed = time.monotonic()
+        broker.resume()
+        watcher.wait(lambda: any(json.loads(message.payload)["type"] == "end"
+                                 for message in watcher.on("frigate/events")
+                                 if message.at > resumed), 30,
+                     "the end sent while the broker was stalled")
+        assert stats(url)["service"]["mqtt"]["connected"] is True
+    finally:
+        broker.resume()
+        stop(process)
+    watcher.close()
+
+
 def test_wrong_credentials_are_logged_once_and_nvr_serves_on(
         tmp_path: Path, write_config: Callable[..., Path]) -> None:
     broker = Broker(tmp_path, password="right")
