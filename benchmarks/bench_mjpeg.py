@@ -10,7 +10,6 @@ with one viewer, the ratio is how much more N viewers cost.
 
 from __future__ import annotations
 
-import socket
 import statistics
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from pathlib import Path
 import httpx
 import trio
 
-from benchmarks.common import shared_file
+from benchmarks.common import free_port, shared_file
 from nvr.bench.mjpeg import cost_with_viewers
 
 FOOTAGE = "media/intel_one_by_one_person_detection_768x432.mp4"
@@ -28,12 +27,6 @@ VIEWERS = (0, 1, 10, 50)
 STREAMS = ("", "?fps=10&h=360")
 SECONDS = 6.0
 REPEAT = 3
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def config_text(footage: Path, port: int, media: Path) -> str:

@@ -32,7 +32,7 @@ import paho.mqtt.client as paho
 import trio
 
 from benchmarks.bench_objects import FPS, HEIGHT, LABELS, SSD, VIDEO, WIDTH, camera_config
-from benchmarks.common import shared_file
+from benchmarks.common import free_port, shared_file
 from nvr._fast.motion import MotionDetector
 from nvr.capture.decode import decode_file, split_frames
 from nvr.config.schema import MqttConfig
@@ -74,12 +74,6 @@ class TimedClient(MqttClient):
         start = time.perf_counter()
         super()._send(client, messages)
         self.send_seconds += time.perf_counter() - start
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_mosquitto(folder: Path, port: int) -> subprocess.Popen[bytes]:

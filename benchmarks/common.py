@@ -7,6 +7,7 @@ and puts our figure next to a baseline timed in turns with it, in the same run.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,13 @@ def shared_file(relative: str) -> Path:
     if not path.exists():
         raise SystemExit(f"{path} is missing: benchmarks read real data from ../shared")
     return path
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 (for a service or broker the benchmark starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def timed(*calls: Callable[[], object], rounds: int = 7, budget: float = 0.2) -> list[Stat]:
