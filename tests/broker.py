@@ -24,7 +24,8 @@ MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 class Broker:
     """mosquitto on 127.0.0.1: anonymous, or with one user (``password``), or TLS with the
-    certificates of ``tls``; it can be stopped and started again on the same port."""
+    certificates of ``tls`` (clients need one too); it can be stopped and started again on
+    the same port."""
 
     def __init__(self, folder: Path, *, password: str | None = None,
                  tls: CertificateAuthority | None = None) -> None:
@@ -46,7 +47,7 @@ class Broker:
             lines += ["allow_anonymous false", f"password_file {passwords}"]
         if tls is not None:
             lines += [f"cafile {tls.ca}", f"certfile {tls.server_cert}",
-                      f"keyfile {tls.server_key}"]
+                      f"keyfile {tls.server_key}", "require_certificate true"]
         self.config = folder / "mosquitto.conf"
         self.config.write_text("\n".join(lines) + "\n")
         self._process: subprocess.Popen[bytes] | None = None
@@ -108,7 +109,9 @@ class Watcher:
         if broker.password is not None:
             self._client.username_pw_set("nvr", broker.password)
         if broker.tls is not None:
-            self._client.tls_set(ca_certs=str(broker.tls.ca))
+            tls = broker.tls
+            self._client.tls_set(ca_certs=str(tls.ca), certfile=str(tls.client_cert),
+                                 keyfile=str(tls.client_key))
         self._client.on_message = self._received
         self._client.on_connect = lambda client, *_: client.subscribe(f"{prefix}/#")
         self._client.connect("127.0.0.1", broker.port)
@@ -143,23 +146,30 @@ class Watcher:
 
 
 class CertificateAuthority:
-    """A certificate authority made with openssl for one run, and a server certificate for
-    127.0.0.1 signed by it."""
+    """A certificate authority made with openssl for one run, with a server certificate for
+    127.0.0.1 and a client certificate signed by it."""
 
     def __init__(self, folder: Path) -> None:
+        self.folder = folder
         self.ca, self.ca_key = folder / "ca.crt", folder / "ca.key"
-        self.server_cert, self.server_key = folder / "server.crt", folder / "server.key"
-
-        def openssl(*args: str) -> None:
-            subprocess.run(["openssl", *args], check=True, capture_output=True)
-
-        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                "-subj", "/CN=nvr test CA", "-keyout", str(self.ca_key), "-out", str(self.ca))
-        request = folder / "server.csr"
-        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
-                "-keyout", str(self.server_key), "-out", str(request))
+        _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                 "-subj", "/CN=nvr test CA", "-keyout", str(self.ca_key), "-out", str(self.ca))
         extensions = folder / "san.ext"
         extensions.write_text("subjectAltName=IP:127.0.0.1\n")
-        openssl("x509", "-req", "-in", str(request), "-CA", str(self.ca), "-CAkey",
-                str(self.ca_key), "-CAcreateserial", "-days", "2", "-extfile", str(extensions),
-                "-out", str(self.server_cert))
+        self.server_cert, self.server_key = self._signed("server", "127.0.0.1", extensions)
+        self.client_cert, self.client_key = self._signed("client", "nvr")
+
+    def _signed(self, name: str, common_name: str,
+                extensions: Path | None = None) -> tuple[Path, Path]:
+        cert, key = self.folder / f"{name}.crt", self.folder / f"{name}.key"
+        request = self.folder / f"{name}.csr"
+        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={common_name}",
+                 "-keyout", str(key), "-out", str(request))
+        _openssl("x509", "-req", "-in", str(request), "-CA", str(self.ca), "-CAkey",
+                 str(self.ca_key), "-CAcreateserial", "-days", "2", "-out", str(cert),
+                 *(["-extfile", str(extensions)] if extensions else []))
+        return cert, key
+
+
+def _openssl(*args: str) -> None:
+    subprocess.run(["openssl", *args], check=True, capture_output=True)

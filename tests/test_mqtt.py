@@ -135,6 +135,8 @@ def test_switches_obey_commands_and_retained_ones_are_reapplied_at_start(
     finally:
         output = stop(process)
     assert "frigate/door/detect/set: unsupported payload b'maybe'" in output
+    # A clean stop says so itself, as the will would.
+    watcher.wait(lambda: watcher.last("frigate/available") == b"offline", 10, "offline")
     assert watcher.on("frigate/door/detect/state")[-1].payload == b"ON"
     watcher.close()
 
@@ -222,14 +224,16 @@ def test_wrong_credentials_are_logged_once_and_nvr_serves_on(
     assert "refused the connection: Not authorized" in refused[0]
 
 
-def test_tls_with_a_private_certificate_authority(
+def test_mqtt_5_over_tls_with_client_certificates(
         tmp_path: Path, write_config: Callable[..., Path]) -> None:
     ca = CertificateAuthority(tmp_path)
     broker = Broker(tmp_path, tls=ca)
     broker.start()
     cameras = camera("door", shared_file(FOOTAGE), "-readrate 2 -stream_loop -1", 768, 432)
     config, url = service_config(write_config, cameras,
-                                 broker.mqtt_yaml(extra=f", tls_ca_certs: '{ca.ca}'"))
+                                 broker.mqtt_yaml(extra=f", protocol: 5, tls_ca_certs: '{ca.ca}', "
+                                                  f"tls_client_cert: '{ca.client_cert}', "
+                                                  f"tls_client_key: '{ca.client_key}'"))
     watcher = Watcher(broker)
     process = start(config)
     try:
