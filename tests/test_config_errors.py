@@ -103,6 +103,10 @@ CASES = {
         "line 10, column 5: YAML syntax error: key 'width' appears twice",
     ),
     "not a mapping": ("- a\n- b\n", "(top level): expected a mapping of config keys"),
+    "a camera named like an API route": (
+        camera().replace("  back:", "  logs:"),
+        "cameras.logs: 'logs' is reserved by the API (/api/logs)",
+    ),
     "mqtt client certificate without its key": (
         "mqtt: {host: 127.0.0.1, tls_client_cert: c.crt}\n" + camera(),
         "mqtt: tls_client_cert and tls_client_key go together: set both or neither",

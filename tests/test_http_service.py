@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 
 from nvr import __version__
 from nvr.config import NvrConfig
+from nvr.log import RECENT_WARNINGS
 from support import MINIMAL_CAMERA
 
 CAMERA_STATS_KEYS = {"camera_fps", "process_fps", "skipped_fps", "detection_fps", "pid",
@@ -107,3 +109,33 @@ async def test_successful_responses_carry_front_door_headers(media_config, serve
     assert ok.headers["cache-control"] == "no-store"
     assert ok.headers["access-control-allow-origin"] == "*"
     assert "cache-control" not in (await client.get("/api/nope")).headers
+
+
+async def test_recent_warnings_are_served_with_credentials_redacted(media_config, serve) -> None:
+    client = (await serve(media_config(MINIMAL_CAMERA))).client
+    logging.getLogger().addHandler(RECENT_WARNINGS)
+    try:
+        logging.getLogger("nvr.test").warning("ffmpeg failed on rtsp://admin:hunter2@127.0.0.1/x")
+        logging.getLogger("nvr.test").info("not a warning")
+    finally:
+        logging.getLogger().removeHandler(RECENT_WARNINGS)
+    [record] = [r for r in (await client.get("/api/logs")).json() if r["logger"] == "nvr.test"]
+    assert record["level"] == "warning" and "hunter2" not in record["message"]
+    assert record["message"] == "ffmpeg failed on rtsp://*****@127.0.0.1/x"
+
+
+async def test_tracked_objects_of_a_camera(media_config, serve) -> None:
+    client = (await serve(media_config(MINIMAL_CAMERA))).client
+    objects = await client.get("/api/back/objects")
+    assert objects.status_code == 200 and objects.json() == []  # nothing seen yet
+    assert (await client.get("/api/nope/objects")).status_code == 404
+
+
+async def test_the_web_ui_is_served_from_the_package_only(media_config, serve) -> None:
+    client = (await serve(media_config(MINIMAL_CAMERA))).client
+    page = await client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    script = await client.get("/ui/app.js")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    for escape in ("/ui/%2e%2e/pages.py", "/ui/..%2fpages.py", "/ui/%2e%2e/%2e%2e/config/view.py"):
+        assert (await client.get(escape)).status_code == 404, escape

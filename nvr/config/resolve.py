@@ -27,7 +27,7 @@ from nvr.data import DATA_DIR
 M = TypeVar("M", bound=BaseModel)
 
 # Routes that win over /api/<camera>: a camera with one of these names could not be reached.
-RESERVED_CAMERA_NAMES = frozenset({"events", "stats", "config", "version"})
+RESERVED_CAMERA_NAMES = frozenset({"events", "stats", "config", "version", "logs"})
 ENV_PLACEHOLDER = re.compile(r"\{(FRIGATE_[A-Za-z0-9_]*|NVR_DATA)\}")
 
 

@@ -26,27 +26,6 @@ from nvr.tracking.state import ObjectsUpdate
 UPDATE_INTERVAL = 5.0  # s of frame time: an object's update messages come at most this often
 
 
-def object_message(obj: TrackedObject) -> dict[str, Any]:
-    """An object as ``<prefix>/events`` shows it (every key always present)."""
-    return {
-        "id": obj.id,
-        "camera": obj.camera,
-        "frame_time": obj.frame_time,
-        "label": obj.label,
-        "top_score": obj.top_score,
-        "false_positive": obj.false_positive,
-        "start_time": obj.start_time,
-        "end_time": obj.end_time,
-        "score": obj.score,
-        "box": list(obj.box),
-        "area": obj.area,
-        "region": list(obj.region),
-        "current_zones": list(obj.current_zones),
-        "entered_zones": list(obj.entered_zones),
-        "thumbnail": None,
-    }
-
-
 class ZoneCounts:
     """Objects per (zone, label), summed over the cameras that have a zone of that name."""
 
@@ -119,7 +98,7 @@ class CameraTopics:
         (at most every 5 s of frame time), ``end`` when a true positive is gone."""
         for obj in tracked:
             if obj.id not in self._events:
-                self._events[obj.id] = _Published(object_message(obj))
+                self._events[obj.id] = _Published(obj.as_dict())
         for obj in update.confirmed:
             self._send_event("new", obj, frame_time)
         for obj in update.changed:
@@ -135,8 +114,8 @@ class CameraTopics:
             self._events.pop(obj.id, None)
 
     def _send_event(self, kind: str, obj: TrackedObject, frame_time: float) -> None:
-        published = self._events.setdefault(obj.id, _Published(object_message(obj)))
-        after = object_message(obj)
+        published = self._events.setdefault(obj.id, _Published(obj.as_dict()))
+        after = obj.as_dict()
         payload = json.dumps({"before": published.message, "after": after, "type": kind})
         self.outbox.queue("events", Message(f"{self.prefix}/events", payload.encode()))
         published.message, published.at = after, frame_time

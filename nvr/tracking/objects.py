@@ -6,6 +6,7 @@ from __future__ import annotations
 import statistics
 from collections import deque
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -141,3 +142,24 @@ class TrackedObject:
     def end(self, frame_time: float) -> None:
         """The tracker removed the object in the frame of ``frame_time``."""
         self.end_time = frame_time
+
+    def as_dict(self) -> dict[str, Any]:
+        """The object as ``<prefix>/events`` and ``/api/<camera>/objects`` show it (every key
+        always present; ``thumbnail`` is null)."""
+        return {
+            "id": self.id,
+            "camera": self.camera,
+            "frame_time": self.frame_time,
+            "label": self.label,
+            "top_score": self.top_score,
+            "false_positive": self.false_positive,
+            "start_time": self.start_time,
+            "end_time": self.end_time,
+            "score": self.score,
+            "box": list(self.box),
+            "area": self.area,
+            "region": list(self.region),
+            "current_zones": list(self.current_zones),
+            "entered_zones": list(self.entered_zones),
+            "thumbnail": None,
+        }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from quart import Blueprint, Response, jsonify
 
 from nvr.config.view import config_view
+from nvr.log import RECENT_WARNINGS
 from nvr.web.context import service
 
 api = Blueprint("api", __name__, url_prefix="/api")
@@ -28,6 +29,12 @@ async def version() -> Response:
 async def config() -> Response:
     running = service()
     return jsonify(config_view(running.config, running.switches()))
+
+
+@api.get("/logs")
+async def logs() -> Response:
+    """The last warnings and errors of the service's log, oldest first, redacted."""
+    return jsonify(list(RECENT_WARNINGS.records))
 
 
 @api.get("/stats")

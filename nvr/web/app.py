@@ -13,19 +13,21 @@ from nvr.web.context import ApiError, error_response
 from nvr.web.events import events
 from nvr.web.live import live
 from nvr.web.media import media
+from nvr.web.pages import pages
 
 if TYPE_CHECKING:  # the service imports the web app, not the other way round
     from nvr.service import Service
 
 
 def create_app(running: Service) -> QuartTrio:
-    """The app serving ``running``'s API."""
+    """The app serving ``running``'s API and the web UI."""
     app = QuartTrio("nvr")
     app.extensions["nvr"] = running
     app.register_blueprint(api)
     app.register_blueprint(live)
     app.register_blueprint(events)
     app.register_blueprint(media)
+    app.register_blueprint(pages)
 
     @app.errorhandler(ApiError)
     async def api_error(error: ApiError) -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import trio
-from quart import Blueprint, Response, request
+from quart import Blueprint, Response, jsonify, request
 
 from nvr.camera import Camera
 from nvr.render.event_images import best_snapshot
@@ -70,6 +70,14 @@ async def mjpeg(camera_name: str) -> Response:
                         content_type=MJPEG_TYPE)
     response.timeout = None  # the stream lasts as long as the viewer stays
     return response
+
+
+@live.get("/<camera_name>/objects")
+async def objects(camera_name: str) -> Response:
+    """The objects the camera tracks now that are not false positives."""
+    camera = camera_named(camera_name)
+    return jsonify([obj.as_dict() for obj in camera.processor.objects.objects.values()
+                    if not obj.false_positive])
 
 
 @live.get("/<camera_name>/<label>/best.jpg")
