@@ -59,9 +59,22 @@ def person_event_with_media() -> bool:
     return ok
 
 
+def web_ui_served() -> bool:
+    """The installed package carries the UI: the page and each file it loads."""
+    status, kind, page = get("/")
+    if status != 200 or not kind.startswith("text/html"):
+        return False
+    assets = [f"/ui/{name}" for name in ("style.css", "app.js", "api.js", "cameras.js",
+                                         "camera.js", "events.js", "event.js", "recordings.js",
+                                         "system.js")]
+    return all(get(asset)[0] == 200 for asset in assets) and b"/ui/app.js" in page
+
+
 def main() -> None:
     install = wait("answer on /api/", INSTALL_TIMEOUT, lambda: get("/api/")[0] == 200)
     print(f"check_demo: serving after {install:.0f} s (venv, pip install ., start)")
+    wait("the web UI at /", 10, web_ui_served)
+    print("check_demo: the web UI and its files are served")
     frames = wait("frames in /api/stats", 60, frames_arrive)
     print(f"check_demo: frames {frames:.0f} s later")
     event = wait("person event with a snapshot and a clip", EVENT_TIMEOUT,
