@@ -1,8 +1,10 @@
 // Events, newest first: the /api/events filters, 50 at a time with more loaded on scrolling
-// to the end; a row opens the event's snapshot and clip.
-import { el, formatDuration, formatTime, getJSON, percent, query } from "./api.js";
+// to the end, and new events added at the top as they end; a row opens the event's snapshot
+// and clip.
+import { el, every, formatDuration, formatTime, getJSON, percent, query } from "./api.js";
 
 const PAGE = 50;
+const NEW_EVENTS_MS = 5000;
 
 function dayStart(value) { return value ? new Date(`${value}T00:00:00`).getTime() / 1000 : ""; }
 function dayEnd(value) { return value ? new Date(`${value}T00:00:00`).getTime() / 1000 + 86400 : ""; }
@@ -49,8 +51,24 @@ export async function render(view, argument) {
   };
   let before = dayEnd(chosen.before);
   const shown = new Set();  // "before" is inclusive: the next page starts with the last event
+  let newest = null;  // start time of the newest event shown
   let loading = false;
   let done = false;
+
+  function showCount() {
+    const count = rows.children.length;
+    status.textContent = count
+      ? `${count} event${count === 1 ? "" : "s"}${done ? "" : " so far"}`
+      : "No events match these filters.";
+  }
+
+  function add(page, where) {
+    const fresh = page.filter((event) => !shown.has(event.id));
+    for (const event of fresh) shown.add(event.id);
+    if (where === "top") rows.prepend(...fresh.map(row));
+    else rows.append(...fresh.map(row));
+    if (page.length && (newest === null || page[0].start_time > newest)) newest = page[0].start_time;
+  }
 
   async function loadMore() {
     if (loading || done) return;
@@ -59,15 +77,10 @@ export async function render(view, argument) {
     status.textContent = "Loading…";
     try {
       const page = await getJSON(`/api/events?${query({ ...filters, before })}`);
-      for (const event of page.filter((event) => !shown.has(event.id))) {
-        shown.add(event.id);
-        rows.append(row(event));
-      }
+      add(page, "bottom");
       done = page.length < PAGE;
       if (page.length) before = page[page.length - 1].start_time;
-      status.textContent = rows.children.length
-        ? `${rows.children.length} event${rows.children.length === 1 ? "" : "s"}${done ? "" : " so far"}`
-        : "No events match these filters.";
+      showCount();
       more.hidden = done;
     } catch (error) {
       status.textContent = `Cannot load events: ${error.message}`;
@@ -84,7 +97,13 @@ export async function render(view, argument) {
   });
   await loadMore();
   observer.observe(status);
-  return () => observer.disconnect();
+  // Events that end from now on appear at the top (unless the dates chosen are past).
+  const stopNew = chosen.before ? () => {} : every(NEW_EVENTS_MS, async () => {
+    const since = newest === null ? filters.after : Math.max(newest, filters.after || 0);
+    add(await getJSON(`/api/events?${query({ ...filters, after: since })}`), "top");
+    showCount();
+  });
+  return () => { observer.disconnect(); stopNew(); };
 }
 
 function row(event) {
