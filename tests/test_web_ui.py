@@ -385,7 +385,7 @@ def test_a_phone_width_needs_no_sideways_scrolling(browser: Any, site: Site) -> 
                                    "(e) => e.tagName + '.' + e.className).slice(0, 5)")
             assert script(browser, "return document.documentElement.scrollWidth") <= 390, \
                 (page, wide)
-        browser.save_screenshot(str(ARTIFACTS / "phone-camera.png"))
+        browser.save_screenshot(str(ARTIFACTS / "phone-system.png"))
     finally:
         browser.set_window_size(1280, 900)
 
