@@ -103,6 +103,11 @@ CASES = {
         "line 10, column 5: YAML syntax error: key 'width' appears twice",
     ),
     "not a mapping": ("- a\n- b\n", "(top level): expected a mapping of config keys"),
+    "a CORS origin that is not one": (
+        "web: {cors_origins: ['http://127.0.0.1:8123/lovelace']}\n" + camera(),
+        "web.cors_origins[0]: 'http://127.0.0.1:8123/lovelace' is not a web origin like "
+        "http://host:8123 (no path)",
+    ),
     "a camera named like an API route": (
         camera().replace("  back:", "  logs:"),
         "cameras.logs: 'logs' is reserved by the API (/api/logs)",

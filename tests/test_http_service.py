@@ -6,6 +6,8 @@ import logging
 import re
 from collections.abc import Callable
 
+import trio
+
 from nvr import __version__
 from nvr.config import NvrConfig
 from nvr.log import RECENT_WARNINGS
@@ -105,10 +107,41 @@ async def test_unknown_paths_and_methods_get_json_errors(media_config, serve) ->
 async def test_successful_responses_carry_front_door_headers(media_config, serve) -> None:
     client = (await serve(media_config(MINIMAL_CAMERA))).client
 
-    ok = await client.get("/api/stats")
+    ok = await client.get("/api/stats", headers={"Origin": "http://127.0.0.1:8123"})
     assert ok.headers["cache-control"] == "no-store"
-    assert ok.headers["access-control-allow-origin"] == "*"
+    # No web page of another origin may read the API unless the config names it.
+    assert "access-control-allow-origin" not in ok.headers
     assert "cache-control" not in (await client.get("/api/nope")).headers
+
+
+async def test_only_the_configured_origins_may_read_the_api(media_config, serve) -> None:
+    config = media_config(MINIMAL_CAMERA)
+    config = config.model_copy(update={"web": config.web.model_copy(
+        update={"cors_origins": ["http://127.0.0.1:8123"]})})
+    client = (await serve(config)).client
+    allowed = await client.get("/api/config", headers={"Origin": "http://127.0.0.1:8123"})
+    assert allowed.headers["access-control-allow-origin"] == "http://127.0.0.1:8123"
+    assert "Origin" in allowed.headers["vary"]
+    other = await client.get("/api/config", headers={"Origin": "http://127.0.0.1:9999"})
+    assert "access-control-allow-origin" not in other.headers
+
+
+async def test_a_websocket_to_an_unknown_path_gets_a_json_404(media_config, serve) -> None:
+    # Frigate 0.8's UI opened /ws; nvr has none: a plain 404, not a 500 with a traceback.
+    client = (await serve(media_config(MINIMAL_CAMERA))).client
+    host, port = client.base_url.host, client.base_url.port
+    stream = await trio.open_tcp_stream(host, port)
+    await stream.send_all(
+        b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    answer = b""
+    with trio.fail_after(10):
+        while b"}" not in answer:
+            answer += await stream.receive_some(4096)
+    await stream.aclose()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 404")
+    assert b'"Not found: /ws"' in body
 
 
 async def test_recent_warnings_are_served_with_credentials_redacted(media_config, serve) -> None:

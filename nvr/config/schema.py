@@ -9,6 +9,7 @@ levels; `nvr.config.resolve` merges them using what the user actually wrote
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -81,6 +82,17 @@ def _topic_prefix(value: str) -> str:
 TopicPrefix = Annotated[str, AfterValidator(_topic_prefix)]
 
 
+def _origin(value: str) -> str:
+    if not re.fullmatch(r"https?://[^/\s]+", value):
+        raise PydanticCustomError(
+            "origin", "'{value}' is not a web origin like http://host:8123 (no path)",
+            {"value": value})
+    return value
+
+
+Origin = Annotated[str, AfterValidator(_origin)]
+
+
 class MqttConfig(Block):
     host: str
     port: Annotated[int, Field(ge=1, le=65535)] = 1883
@@ -129,6 +141,8 @@ class LoggerConfig(Block):
 class WebConfig(Block):
     host: str = "0.0.0.0"
     port: Annotated[int, Field(ge=0, le=65535)] = 5000
+    # Web pages of these origins may read the API (CORS); none by default.
+    cors_origins: list[Origin] = []
 
 
 class MediaConfig(Block):

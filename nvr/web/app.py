@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from quart import Response, request
+from quart import Response, has_request_context, has_websocket_context, request, websocket
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
@@ -36,15 +36,30 @@ def create_app(running: Service) -> QuartTrio:
     @app.errorhandler(HTTPException)
     async def http_error(error: HTTPException) -> Response:
         if error.code == 404:
-            return error_response(404, f"Not found: {request.path}")
+            return error_response(404, f"Not found: {_requested_path()}")
         return error_response(error.code or 500, error.description or error.name)
+
+    allowed_origins = frozenset(running.config.web.cors_origins)
 
     @app.after_request
     async def cache_and_cors_headers(response: Response) -> Response:
-        # As Frigate 0.8's nginx front door does, on successful responses only.
+        # No-store as Frigate 0.8's nginx front door sends it, on successful responses only.
+        # Cross-origin reads only for the origins the config names (Frigate sent "*").
         if response.status_code < 400:
             response.headers["Cache-Control"] = "no-store"
-            response.headers["Access-Control-Allow-Origin"] = "*"
+            origin = request.headers.get("Origin")
+            if origin in allowed_origins:
+                response.headers["Access-Control-Allow-Origin"] = origin
+                response.vary.add("Origin")
         return response
 
     return app
+
+
+def _requested_path() -> str:
+    """The path asked for, by an HTTP request or a websocket handshake (Frigate 0.8's /ws)."""
+    if has_request_context():
+        return request.path
+    if has_websocket_context():
+        return websocket.path
+    return "?"
