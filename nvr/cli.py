@@ -59,6 +59,7 @@ def _warn_about_roles(config: NvrConfig) -> None:
 
 def check_config(path: str) -> int:
     from nvr.config.ffmpeg import use_ffmpeg
+    from nvr.config.secrets import Redactor
     from nvr.config.view import config_view
 
     logging.basicConfig(format="%(levelname)s: %(message)s")
@@ -66,7 +67,8 @@ def check_config(path: str) -> int:
     use_ffmpeg(config.ffmpeg.path)  # the ffmpeg_cmds shown name it
     _warn_about_roles(config)
     try:
-        yaml.safe_dump(config_view(config), sys.stdout, sort_keys=False)
+        view = config_view(config, Redactor.of(config, os.environ))
+        yaml.safe_dump(view, sys.stdout, sort_keys=False)
         sys.stdout.flush()
     except BrokenPipeError:
         # The reader (`| head`) has gone: not an error; keep Python quiet at exit too.
@@ -78,10 +80,11 @@ def run(path: str, log_level: str | None) -> int:
     import trio
 
     from nvr import service
+    from nvr.config.secrets import Redactor
     from nvr.log import setup_logging
 
     config = load_config(path)
-    setup_logging(config.logger, log_level)
+    setup_logging(config.logger, Redactor.of(config, os.environ), log_level)
     _warn_about_roles(config)
     service.prepare_media_folders(config, path)
     try:

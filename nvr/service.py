@@ -4,6 +4,7 @@ workers and the cameras."""
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import socket
 import time
@@ -24,6 +25,7 @@ from nvr.camera_tasks import run_camera
 from nvr.config import ConfigError, NvrConfig
 from nvr.config.ffmpeg import ffmpeg_executable, ffmpeg_version, use_ffmpeg
 from nvr.config.schema import WebConfig
+from nvr.config.secrets import Redactor
 from nvr.detection.labels import load_labels
 from nvr.detection.setup import DetectorSetup, detector_setup, model_files
 from nvr.detection.workers import DetectorError, DetectorPool
@@ -61,11 +63,13 @@ class Service:
     started_at: float = field(default_factory=time.monotonic)
     cameras: dict[str, Camera] = field(init=False)
     database_path: str = field(init=False)
+    redactor: Redactor = field(init=False)
     store: EventStore | None = None
     detectors: DetectorPool | None = None
     mqtt: MqttService | None = None
 
     def __post_init__(self) -> None:
+        self.redactor = Redactor.of(self.config, os.environ)
         colors = _label_colors(self.config)
         assert self.config.database.path is not None  # the resolved config has one
         self.database_path = self.config.database.path

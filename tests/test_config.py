@@ -11,7 +11,8 @@ import pytest
 
 from nvr.config import ConfigError, load_config, role_warnings
 from nvr.config.ffmpeg import camera_commands, ffmpeg_executable
-from nvr.config.view import config_view, redact
+from nvr.config.secrets import Redactor, redact
+from nvr.config.view import config_view
 from nvr.data import DEMO_IMAGE
 from support import MINIMAL_CAMERA
 
@@ -41,7 +42,8 @@ REFERENCE_SAMPLE = MINIMAL_CAMERA + """
 
 
 def test_minimal_config_resolves_to_reference_defaults(write_config: Callable[..., Path]) -> None:
-    view = config_view(load_config(write_config(REFERENCE_SAMPLE), {}))
+    config = load_config(write_config(REFERENCE_SAMPLE), {})
+    view = config_view(config, Redactor.of(config, {}))
 
     camera = view["cameras"]["back"]
     commands = camera.pop("ffmpeg_cmds")
@@ -165,7 +167,7 @@ def test_full_reference_style_config(write_config: Callable[..., Path]) -> None:
     [garage_cmd] = camera_commands("garage", garage, config.media)
     assert garage_cmd.argv[-7:] == ("-r", "4", "-f", "rawvideo", "-pix_fmt", "gray", "pipe:")
 
-    view = config_view(config)
+    view = config_view(config, Redactor.of(config, {}))
     assert view["logger"] == {"default": "WARNING", "logs": {"nvr.http": "DEBUG"}}
     assert "password" not in view["mqtt"] and view["mqtt"]["user"] == "nvr"
     assert view["cameras"]["front"]["objects"]["filters"]["person"]["mask"] == ["1,1,5,1,5,5"]
@@ -190,7 +192,7 @@ def test_environment_substitution(write_config: Callable[..., Path]) -> None:
 
     assert config.cameras["back"].ffmpeg.inputs[0].path == "rtsp://from-config:p4ss@127.0.0.1/{not_env}"
     assert config.mqtt is not None and config.mqtt.password == "mq"
-    commands = config_view(config)["cameras"]["back"]["ffmpeg_cmds"]
+    commands = config_view(config, Redactor.of(config, environ))["cameras"]["back"]["ffmpeg_cmds"]
     assert "p4ss" not in json.dumps(commands) and "rtsp://*****@127.0.0.1/" in commands[0]["cmd"]
 
 
@@ -283,6 +285,11 @@ def test_role_warnings(write_config: Callable[..., Path]) -> None:
      "http://127.0.0.1/snap.cgi?user=*****&password=*****&ch=1"),
     ("rtsp://127.0.0.1/live", "rtsp://127.0.0.1/live"),
     ("-i rtsp://u:p@a/x -f rawvideo pipe:", "-i rtsp://*****@a/x -f rawvideo pipe:"),
+    # ffmpeg splits user info at the last @.
+    ("rtsp://admin:S3cr@t@127.0.0.1/x", "rtsp://*****@127.0.0.1/x"),
+    ("http://127.0.0.1/a?pw=x1&api_key=y2&ch=1", "http://127.0.0.1/a?pw=*****&api_key=*****&ch=1"),
+    ("-headers 'Authorization: Basic Zm9vOmJhcg=='", "-headers 'Authorization: *****'"),
+    ("Cookie: session=abc", "Cookie: *****"),
 ])
 def test_redact(text: str, expected: str) -> None:
     assert redact(text) == expected

@@ -10,7 +10,8 @@ import trio
 
 from nvr import __version__
 from nvr.config import NvrConfig
-from nvr.log import RECENT_WARNINGS
+from nvr.config.secrets import Redactor
+from nvr.log import RECENT_WARNINGS, RedactingFilter
 from support import MINIMAL_CAMERA
 
 CAMERA_STATS_KEYS = {"camera_fps", "process_fps", "skipped_fps", "detection_fps", "pid",
@@ -146,12 +147,15 @@ async def test_a_websocket_to_an_unknown_path_gets_a_json_404(media_config, serv
 
 async def test_recent_warnings_are_served_with_credentials_redacted(media_config, serve) -> None:
     client = (await serve(media_config(MINIMAL_CAMERA))).client
+    redacting = RedactingFilter(Redactor())  # as nvr run's logging has it on every handler
+    RECENT_WARNINGS.addFilter(redacting)
     logging.getLogger().addHandler(RECENT_WARNINGS)
     try:
         logging.getLogger("nvr.test").warning("ffmpeg failed on rtsp://admin:hunter2@127.0.0.1/x")
         logging.getLogger("nvr.test").info("not a warning")
     finally:
         logging.getLogger().removeHandler(RECENT_WARNINGS)
+        RECENT_WARNINGS.removeFilter(redacting)
     [record] = [r for r in (await client.get("/api/logs")).json() if r["logger"] == "nvr.test"]
     assert record["level"] == "warning" and "hunter2" not in record["message"]
     assert record["message"] == "ffmpeg failed on rtsp://*****@127.0.0.1/x"

@@ -3,25 +3,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from nvr.config.ffmpeg import camera_commands
 from nvr.config.schema import CameraConfig, MediaConfig, MqttConfig, NvrConfig
-
-REDACTED = "*****"
-_USERINFO = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
-_SECRET_QUERY = re.compile(
-    r"(?P<key>[?&](?:user|username|password|passwd|pwd|pass|token|key|secret|auth)=)[^&\s]*",
-    re.IGNORECASE,
-)
-
-
-def redact(text: str) -> str:
-    """Hide credentials in URLs: ``rtsp://user:pw@cam/?password=x`` -> ``rtsp://*****@cam/?password=*****``."""
-    text = _USERINFO.sub(rf"\g<scheme>{REDACTED}@", text)
-    return _SECRET_QUERY.sub(rf"\g<key>{REDACTED}", text)
+from nvr.config.secrets import REDACTED, Redactor
 
 
 def _mask_list(mask: str | list[str] | None) -> list[str]:
@@ -54,15 +41,16 @@ def _camera_view(name: str, camera: CameraConfig, media: MediaConfig) -> dict[st
         "objects": objects,
         "frame_shape": [camera.height, camera.width],
         "ffmpeg_cmds": [
-            {"roles": list(command.roles), "cmd": redact(command.line)}
+            {"roles": list(command.roles), "cmd": command.line}
             for command in camera_commands(name, camera, media)
         ],
     }
 
 
-def config_view(config: NvrConfig,
+def config_view(config: NvrConfig, redactor: Redactor,
                 switches: Mapping[str, Mapping[str, bool]] | None = None) -> dict[str, Any]:
-    """The resolved config for /api/config and ``nvr check-config``; ``switches`` (camera ->
+    """The resolved config for /api/config and ``nvr check-config``, every string passed
+    through ``redactor`` and every ``environment_vars`` value hidden; ``switches`` (camera ->
     block -> on) are the live ``enabled`` values of blocks that MQTT commands switch."""
     if config.mqtt is None:
         mqtt = {name: field.default for name, field in MqttConfig.model_fields.items()
@@ -74,7 +62,7 @@ def config_view(config: NvrConfig,
     for name, live in (switches or {}).items():
         for block, on in live.items():
             cameras[name][block]["enabled"] = on
-    return {
+    return _redacted({
         "database": {"path": config.database.path},
         "model": config.model.model_dump(),
         "detectors": {name: detector.model_dump() for name, detector in config.detectors.items()},
@@ -86,7 +74,19 @@ def config_view(config: NvrConfig,
             "default": config.logger.default.upper(),
             "logs": {name: level.upper() for name, level in config.logger.logs.items()},
         },
-        "environment_vars": dict(config.environment_vars),
+        "environment_vars": dict.fromkeys(config.environment_vars, REDACTED),
         "web": config.web.model_dump(),
         "media": config.media.model_dump(),
-    }
+    }, redactor)
+
+
+def _redacted(value: Any, redactor: Redactor) -> Any:
+    """``value`` with every string in it (keys too) passed through ``redactor``."""
+    if isinstance(value, str):
+        return redactor(value)
+    if isinstance(value, dict):
+        return {_redacted(key, redactor): _redacted(item, redactor)
+                for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(item, redactor) for item in value]
+    return value

@@ -28,7 +28,7 @@ async def version() -> Response:
 @api.get("/config")
 async def config() -> Response:
     running = service()
-    return jsonify(config_view(running.config, running.switches()))
+    return jsonify(config_view(running.config, running.redactor, running.switches()))
 
 
 @api.get("/logs")
