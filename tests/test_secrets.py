@@ -6,10 +6,12 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,6 +20,7 @@ from nvr.config import load_config
 from nvr.config.secrets import Redactor
 from nvr.config.view import config_view
 from nvr.log import RedactingFilter
+from support import camera, free_port, poll, service_config, start, stop
 
 # What people put in passwords: URL delimiters ffmpeg reads past (@, :), percent signs,
 # punctuation, spaces and letters beyond ASCII. Not '/', '?' or '#', which end a URL's user
@@ -105,3 +108,25 @@ def test_check_config_prints_no_secret(tmp_path: Path) -> None:
     shown = yaml.safe_load(printed.stdout)
     assert shown["environment_vars"] == {"FRIGATE_CAMERA_PASSWORD": "*****"}
     assert "rtsp://*****@127.0.0.1:8554/live" in shown["cameras"]["front"]["ffmpeg_cmds"][0]["cmd"]
+
+
+@pytest.mark.slow
+def test_ffmpeg_errors_about_a_camera_are_logged_without_its_password(
+        write_config: Callable[..., Path]) -> None:
+    # A camera whose RTSP port is closed: ffmpeg names the URL, password and all, each retry.
+    password = "S3cr@t:pa%ss"
+    closed = free_port()
+    cameras = camera("front", f"rtsp://admin:{password}@127.0.0.1:{closed}/live", "''",
+                     640, 360, fps=None, snapshots=False)
+    config, url = service_config(write_config, cameras)
+    process = start(config)
+    try:
+        poll(process, lambda: any("ffmpeg" in record["message"] for record in
+                                  httpx.get(f"{url}/api/logs", timeout=10).json()), 60,
+             "ffmpeg's complaint in the log")
+        logged = httpx.get(f"{url}/api/logs", timeout=10).text
+    finally:
+        output = stop(process)
+    assert f"rtsp://*****@127.0.0.1:{closed}/live" in output  # named, but not its password
+    for text in (output, logged):
+        assert password not in text and "pa%ss" not in text and "S3cr" not in text
