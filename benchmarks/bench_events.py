@@ -75,7 +75,7 @@ async def run() -> None:
             service.store = store
             async with trio.open_nursery() as nursery:
                 urls = await nursery.start(serve_http, create_app(service),
-                                     bind_http(config.web))
+                                           bind_http(config.web), config.web)
                 await compare(urls[0], config.database.path, now)
                 nursery.cancel_scope.cancel()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import resource
 import signal
 import socket
 import time
@@ -40,6 +41,7 @@ from nvr.render.overlays import TAB10, label_colors
 from nvr.stats import stats_document
 from nvr.tasks import restart_forever
 from nvr.version import version_string
+from nvr.web import hypercorn_fixes
 from nvr.web.app import create_app
 
 log = logging.getLogger(__name__)
@@ -196,6 +198,14 @@ def prepare_media_folders(config: NvrConfig, source: str) -> None:
 HTTP_BACKLOG = 100
 
 
+def raise_open_file_limit() -> None:
+    """Let nvr open as many descriptors as the system allows it (the soft limit, often 1024,
+    raised to the hard one): connections, segments and ffmpeg pipes all need them."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def bind_http(web: WebConfig) -> socket.socket:
     """A socket listening on ``web.host:web.port``, bound before anything slow starts so that a
     port in use stops start-up at once. Raises StartupError naming the keys."""
@@ -213,11 +223,14 @@ def bind_http(web: WebConfig) -> socket.socket:
     return listener
 
 
-async def serve_http(app: QuartTrio, listener: socket.socket, *,
+async def serve_http(app: QuartTrio, listener: socket.socket, web: WebConfig, *,
                      task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
     """Serve ``app`` on ``listener`` (from ``bind_http``) until cancelled; reports the bound
-    URLs through ``task_status``. The caller closes ``listener`` when this returns."""
+    URLs through ``task_status``. The caller closes ``listener`` when this returns. An idle
+    keep-alive connection is closed after ``web.keep_alive_timeout`` s."""
+    hypercorn_fixes.install()
     config = hypercorn.config.Config()
+    config.keep_alive_timeout = web.keep_alive_timeout
     config.accesslog = None
     config.errorlog = logging.getLogger("nvr.http")
     # hypercorn.trio.serve binds sockets of its own; its worker serves ready ones.
@@ -241,6 +254,7 @@ async def run(config: NvrConfig, source: str = "config") -> None:
     """Run the service until SIGINT or SIGTERM, then cancel everything and return.
 
     ``source`` names the config file in errors."""
+    raise_open_file_limit()
     listener = bind_http(config.web)
     try:
         use_ffmpeg(config.ffmpeg.path)
@@ -253,7 +267,7 @@ async def run(config: NvrConfig, source: str = "config") -> None:
             await nursery.start(_cancel_on_signal, nursery.cancel_scope)
             # A missing model or a broken detector stops start-up here, before serving.
             await nursery.start(service.run_pipelines)
-            urls = await nursery.start(serve_http, app, listener)
+            urls = await nursery.start(serve_http, app, listener, config.web)
             log.info("nvr %s serving on %s", service.version, ", ".join(urls))
     except* (StartupError, ConfigError) as group:
         error: BaseException = group

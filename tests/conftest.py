@@ -63,7 +63,8 @@ async def serve(nursery: trio.Nursery) -> AsyncIterator[Callable[..., Awaitable[
         prepare_media_folders(config, "test")
         service = Service(config)
         await nursery.start(functools.partial(service.run_pipelines, cameras=cameras))
-        urls = await nursery.start(serve_http, create_app(service), bind_http(config.web))
+        urls = await nursery.start(serve_http, create_app(service), bind_http(config.web),
+                                   config.web)
         client = httpx.AsyncClient(base_url=urls[0], timeout=10)
         clients.append(client)
         return Served(client, service)

@@ -107,7 +107,7 @@ async def _measure(inputs: BenchInputs, video: VideoInfo, settings: Settings,
         async with trio.open_nursery() as nursery:
             await nursery.start(service.run_pipelines)
             [base, *_] = await nursery.start(serve_http, create_app(service),
-                                     bind_http(config.web))
+                                             bind_http(config.web), config.web)
             with trio.fail_after(STARTUP_TIMEOUT):
                 while camera.latest is None:
                     await trio.sleep(0.05)

@@ -143,6 +143,8 @@ class WebConfig(Block):
     port: Annotated[int, Field(ge=0, le=65535)] = 5000
     # Web pages of these origins may read the API (CORS); none by default.
     cors_origins: list[Origin] = []
+    # Seconds an idle keep-alive connection stays open.
+    keep_alive_timeout: Annotated[float, Field(gt=0, le=3600)] = 5.0
 
 
 class MediaConfig(Block):

@@ -1,0 +1,94 @@
+"""Connections to the API end when they should: an idle keep-alive connection after
+``web.keep_alive_timeout``, one that asked for ``Connection: close`` after its response, so
+that thousands of clients that stay connected cannot exhaust the service's descriptors
+(the Hypercorn fixes of ``nvr/web/hypercorn_fixes.py``)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+
+import trio
+
+from nvr.config import NvrConfig
+from nvr.service import raise_open_file_limit
+from support import MINIMAL_CAMERA
+
+REQUEST = b"GET /api/version HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+CLOSE = b"GET /api/version HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+
+
+def quick_keep_alive(media_config: Callable[[str], NvrConfig]) -> NvrConfig:
+    config = media_config(MINIMAL_CAMERA)
+    return config.model_copy(update={"web": config.web.model_copy(
+        update={"keep_alive_timeout": 1.0})})
+
+
+async def served(serve, config: NvrConfig) -> tuple[str, int]:
+    client = (await serve(config)).client
+    return client.base_url.host, client.base_url.port
+
+
+async def ask(host: str, port: int, request: bytes) -> trio.SocketStream:
+    """A connection that sent ``request`` and read the whole (200) response."""
+    stream = await trio.open_tcp_stream(host, port)
+    await stream.send_all(request)
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        answer += await stream.receive_some(65536)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+    assert head.startswith(b"HTTP/1.1 200") and length is not None, head
+    while len(body) < int(length.group(1)):
+        body += await stream.receive_some(65536)
+    return stream
+
+
+async def closed_by_server(stream: trio.SocketStream) -> bool:
+    """Whether the server closes ``stream`` (reads until the end; True at EOF)."""
+    while True:
+        try:
+            data = await stream.receive_some(4096)
+        except trio.BrokenResourceError:
+            return True
+        if not data:
+            return True
+
+
+async def test_an_idle_keep_alive_connection_is_closed_after_the_timeout(media_config,
+                                                                         serve) -> None:
+    host, port = await served(serve, quick_keep_alive(media_config))
+    stream = await ask(host, port, REQUEST)
+    with trio.fail_after(10):  # keep_alive_timeout is 1 s
+        assert await closed_by_server(stream)
+    await stream.aclose()
+
+
+async def test_connection_close_is_honoured(media_config, serve) -> None:
+    config = media_config(MINIMAL_CAMERA)  # the default 5 s keep-alive: the close is not it
+    host, port = await served(serve, config)
+    stream = await ask(host, port, CLOSE)
+    with trio.fail_after(3):
+        assert await closed_by_server(stream)
+    await stream.aclose()
+
+
+async def test_thousands_of_idle_connections_neither_block_the_api_nor_stay(
+        media_config, serve) -> None:
+    raise_open_file_limit()
+    host, port = await served(serve, quick_keep_alive(media_config))
+    before = len(os.listdir("/proc/self/fd"))
+    streams = []
+    for _ in range(2000):
+        streams.append(await ask(host, port, REQUEST))
+    # The API answers while they are all connected.
+    fresh = await ask(host, port, b"GET /api/stats HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    await fresh.aclose()
+    with trio.fail_after(30):
+        for stream in streams:
+            assert await closed_by_server(stream)
+    for stream in streams:
+        await stream.aclose()
+    # The server's ends are closed too: the process holds no more descriptors than before.
+    assert len(os.listdir("/proc/self/fd")) <= before + 5
