@@ -22,7 +22,11 @@ class RedactingFilter(logging.Filter):
         self.redactor = redactor
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = self.redactor(record.getMessage()), None
+        try:
+            message = record.getMessage()
+        except Exception:
+            return True  # a bad format: the handler reports it as logging always does
+        record.msg, record.args = self.redactor(message), None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
@@ -38,12 +42,13 @@ class RecentWarnings(logging.Handler):
         self.records: deque[dict[str, Any]] = deque(maxlen=limit)
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.records.append({
-            "time": record.created,
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        })
+        try:
+            message = record.getMessage()
+        except Exception:
+            self.handleError(record)
+            return
+        self.records.append({"time": record.created, "level": record.levelname.lower(),
+                             "logger": record.name, "message": message})
 
 
 RECENT_WARNINGS = RecentWarnings()

@@ -65,9 +65,13 @@ class Broker:
                 time.sleep(0.05)
         raise RuntimeError("mosquitto did not start")
 
-    def stop(self) -> None:
+    def stop(self, *, graceful: bool = False) -> None:
+        """Kill the broker, or with ``graceful`` stop it as its service manager would."""
         if self._process is not None:
-            self._process.kill()
+            if graceful:
+                self._process.terminate()
+            else:
+                self._process.kill()
             self._process.wait(10)
             self._process = None
 
@@ -102,10 +106,13 @@ class Received:
 class Watcher:
     """A client subscribed to ``<prefix>/#`` that keeps every message (its own thread)."""
 
-    def __init__(self, broker: Broker, prefix: str = "frigate") -> None:
+    def __init__(self, broker: Broker, prefix: str = "frigate", client_id: str = "watcher",
+                 protocol: int = 4) -> None:
         self.messages: list[Received] = []
         self._lock = threading.Lock()
-        self._client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="watcher")
+        self._client = paho.Client(
+            paho.CallbackAPIVersion.VERSION2, client_id=client_id,
+            protocol=paho.MQTTv5 if protocol == 5 else paho.MQTTv311)
         if broker.password is not None:
             self._client.username_pw_set("nvr", broker.password)
         if broker.tls is not None:

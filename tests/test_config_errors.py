@@ -108,6 +108,12 @@ CASES = {
         "web.cors_origins[0]: 'http://127.0.0.1:8123/lovelace' is not a web origin like "
         "http://host:8123 (no path)",
     ),
+    "a zone that cannot be an MQTT topic": (
+        "mqtt: {host: 127.0.0.1}\n"
+        + camera(extra="    zones: {'front+back': {coordinates: '0,0,10,0,10,10'}}"),
+        "cameras.back.zones.front+back: 'front+back' cannot be part of an MQTT topic "
+        "(no '+', '#' or '/')",
+    ),
     "a camera named like an API route": (
         camera().replace("  back:", "  logs:"),
         "cameras.logs: 'logs' is reserved by the API (/api/logs)",

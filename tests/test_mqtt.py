@@ -93,15 +93,16 @@ def test_the_topics_of_one_person_walking_through(broker: Broker,
     assert document["service"]["mqtt"]["connected"] is True
 
     # Retained: what a client connecting now gets.
+    retained = {"frigate/available", "frigate/door/person/snapshot",
+                "frigate/door/detect/state", "frigate/door/clips/state",
+                "frigate/door/snapshots/state"}
     late = Watcher(broker)
-    late.wait(lambda: late.last("frigate/door/person/snapshot") is not None, 10,
-              "the retained snapshot")
-    late.wait(lambda: late.last("frigate/available") == b"offline", 10,
-              "the retained availability")
+    late.wait(lambda: {message.topic for message in late.messages} >= retained, 10,
+              "the retained messages")
+    time.sleep(0.5)  # nothing else comes
     assert all(message.retain for message in late.messages)
-    assert {message.topic for message in late.messages} == {
-        "frigate/available", "frigate/door/person/snapshot", "frigate/door/detect/state",
-        "frigate/door/clips/state", "frigate/door/snapshots/state"}
+    assert {message.topic for message in late.messages} == retained
+    assert late.last("frigate/available") == b"offline"
     late.close()
 
 
@@ -116,7 +117,7 @@ def test_switches_obey_commands_and_retained_ones_are_reapplied_at_start(
     try:
         poll(process, lambda: watcher.last("frigate/door/detect/state") == b"OFF"
              and stats(url)["door"]["camera_fps"] > 0, 60, "detection switched off")
-        time.sleep(3)  # people walk through meanwhile; nothing is detected
+        time.sleep(11)  # past the 10 s rate window; people walk through, nothing is detected
         assert stats(url)["door"]["detection_fps"] == 0
         assert httpx.get(f"{url}/api/config").json()["cameras"]["door"]["detect"]["enabled"] \
             is False
@@ -173,7 +174,10 @@ def test_a_broker_down_at_start_and_restarted_later_never_stops_nvr(
     finally:
         output = stop(process)
         broker.stop()
-    assert output.count("MQTT: cannot connect to") == 2, output  # at start, after the loss
+    # One line per change of state, not per retry: down at start (retried several times),
+    # connected, lost, perhaps down again (if a retry came before the broker was back),
+    # connected.
+    assert 1 <= output.count("MQTT: cannot connect to") <= 2, output
     assert output.count("MQTT: connected to") == 2
     assert output.count("MQTT: lost the connection") == 1
 
@@ -240,7 +244,19 @@ def test_mqtt_5_over_tls_with_client_certificates(
         watcher.wait(lambda: watcher.last("frigate/available") == b"online", 60,
                      "online over TLS")
         assert stats(url)["service"]["mqtt"]["connected"] is True
+        # Another client with nvr's client id takes the session over; nvr comes back once the
+        # other has gone (ever more slowly while they take turns).
+        intruder = Watcher(broker, client_id="frigate", protocol=5)
+        poll(process, lambda: not stats(url)["service"]["mqtt"]["connected"], 30, "the take-over")
+        intruder.close()
+        poll(process, lambda: stats(url)["service"]["mqtt"]["connected"], 90, "a reconnection")
+        # A clean broker restart.
+        broker.stop(graceful=True)
+        poll(process, lambda: not stats(url)["service"]["mqtt"]["connected"], 30, "the loss")
+        broker.start()
+        poll(process, lambda: stats(url)["service"]["mqtt"]["connected"], 90, "a reconnection")
     finally:
-        stop(process)
+        output = stop(process)
         broker.stop()
     watcher.close()
+    assert "Traceback" not in output and "MQTT: lost the connection" in output, output

@@ -398,7 +398,6 @@ def test_every_asset_is_served_by_nvr_itself(site: Site) -> None:
         response = httpx.get(f"{site.url}/ui/{asset}", timeout=10)
         assert response.status_code == 200
         assert "https://" not in response.text
-    assert httpx.get(f"{site.url}/ui/../config.yml", timeout=10).status_code == 404
     assert httpx.get(f"{site.url}/ui/%2e%2e/pages.py", timeout=10).status_code == 404
     assert simplejpeg.decode_jpeg(httpx.get(f"{site.url}/api/door/latest.jpg?h=90",
                                             timeout=10).content).shape[0] == 90

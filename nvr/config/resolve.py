@@ -122,6 +122,12 @@ def _cross_checks(config: NvrConfig) -> list[str]:
         for zone in camera.zones:
             if zone in config.cameras:
                 problems.append(f"{where}.zones.{zone}: zone name '{zone}' is also a camera name")
+        if config.mqtt is not None:  # each is a level of an MQTT topic
+            names = [(f"{where}.zones.{zone}", zone) for zone in camera.zones]
+            names += [(f"{where}.objects.track[{index}]", label)
+                      for index, label in enumerate(camera.objects.track)]
+            problems += [f"{key}: '{name}' cannot be part of an MQTT topic (no '+', '#' or '/')"
+                         for key, name in names if set(name) & set("+#/\0")]
         for block in ("clips", "snapshots", "mqtt"):
             for index, zone in enumerate(getattr(camera, block).required_zones):
                 if zone not in camera.zones:

@@ -52,6 +52,7 @@ class MqttClient:
         self._refused: str | None = None
         self._lost: str | None = None
         self._session_scope = trio.CancelScope()
+        self._connected_at = 0.0
 
     @property
     def address(self) -> str:
@@ -68,10 +69,11 @@ class MqttClient:
         """Connect, publish, reconnect after every loss, until cancelled."""
         backoff = Backoff(1.0, 60.0)
         while True:
-            if await self._session():
-                backoff.reset()  # the broker was there: it may be back at once
+            connected_for = await self._session()
             self.connected = False
-            await trio.sleep(backoff.next_delay())
+            # Back to 1 s after a connection that lasted; a broker that keeps dropping nvr
+            # (another client with the same client id) is retried ever more slowly.
+            await trio.sleep(backoff.next_delay(connected_for))
 
     def _report(self, level: int, line: str) -> None:
         """Log ``line`` unless it says what the last report said (a retry, not a change)."""
@@ -79,8 +81,8 @@ class MqttClient:
             self._reported = line
             log.log(level, "MQTT: %s", line)
 
-    async def _session(self) -> bool:
-        """One connection, from connect to loss; True if the broker accepted it."""
+    async def _session(self) -> float:
+        """One connection, from connect to loss; how long the broker had it accepted."""
         client = self._new_client()
         self._refused = self._lost = None
         try:
@@ -88,7 +90,7 @@ class MqttClient:
         except (OSError, ValueError) as error:  # refused, unreachable, timed out, TLS, DNS
             self._report(logging.WARNING, f"cannot connect to {self.address}: {error}; "
                                           "retrying with back-off")
-            return False
+            return 0.0
         sock = client.socket()
         assert sock is not None  # connect() raised otherwise
         connected = trio.Event()
@@ -100,15 +102,15 @@ class MqttClient:
                 nursery.start_soon(self._keep_alive, client)
                 nursery.start_soon(self._publish, client, sock, connected)
         finally:
-            if self._lost is None:  # cancelled: nvr stops
+            if client.socket() is not None:  # nvr stops, or the broker never answered
                 self._goodbye(client)
         if self.connected:
             self._report(logging.WARNING, f"lost the connection to {self.address}: "
                                           f"{self._lost}; reconnecting with back-off")
-            return True
+            return trio.current_time() - self._connected_at
         self._report(logging.WARNING, f"cannot connect to {self.address}: "
                                       f"{self._refused or self._lost}; retrying with back-off")
-        return False
+        return 0.0
 
     def _new_client(self) -> paho.Client:
         config = self.config
@@ -129,6 +131,8 @@ class MqttClient:
                            keyfile=config.tls_client_key)
             client.tls_insecure_set(config.tls_insecure)
         client.on_message = self._on_message
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
         client.on_socket_close = _on_socket_close
         return client
 
@@ -145,6 +149,17 @@ class MqttClient:
             self._refused = f"the broker refused the connection: {reason}"
         else:
             connected.set()
+
+    def _on_disconnect(self, client: paho.Client, userdata: object, flags: Any, reason: Any,
+                       properties: object) -> None:
+        # An MQTT 5 broker says why it drops nvr (shutting down, session taken over); paho
+        # closes the socket and still reports success to loop_read.
+        if flags.is_disconnect_packet_from_server:
+            self._end(f"the broker disconnected nvr: {reason}")
+
+    def _on_publish(self, client: paho.Client, userdata: object, mid: int, reason: Any,
+                    properties: object) -> None:
+        self.sent += 1  # written to the socket (QoS 0) or acknowledged (QoS 1)
 
     def _on_message(self, client: paho.Client, userdata: object,
                     message: paho.MQTTMessage) -> None:
@@ -166,6 +181,8 @@ class MqttClient:
     async def _wait(self, wait: Callable[[Any], Any], sock: Any) -> None:
         """``wait_readable``/``wait_writable``; paho closing the socket ends the session."""
         try:
+            if sock.fileno() < 0:  # paho closed it without telling (a failed write)
+                raise trio.ClosedResourceError
             await wait(sock)
         except trio.ClosedResourceError:
             self._end("the connection was closed")
@@ -199,6 +216,7 @@ class MqttClient:
             self._end(f"no answer to CONNECT within {CONNECT_TIMEOUT:g} s")
             return
         self.connected = True
+        self._connected_at = trio.current_time()
         self._report(logging.INFO, f"connected to {self.address}")
         self.outbox.reconnected()
         self._send(client, self.outbox.take())
@@ -210,12 +228,19 @@ class MqttClient:
             self._send(client, self.outbox.take())
 
     def _send(self, client: paho.Client, messages: list[Message]) -> None:
-        for message in messages:
-            info = client.publish(message.topic, message.payload, message.qos, message.retain)
+        """Hand ``messages`` to paho; what a lost connection leaves unsent counts as dropped."""
+        for index, message in enumerate(messages):
+            try:
+                info = client.publish(message.topic, message.payload, message.qos,
+                                      message.retain)
+            except ValueError as error:  # a topic MQTT refuses: never sendable
+                log.warning("MQTT: cannot publish to %r: %s", message.topic, error)
+                self.outbox.dropped += 1
+                continue
             self._check(info.rc)
             if self._lost is not None:
+                self.outbox.dropped += len(messages) - index
                 return
-            self.sent += 1
 
     async def _write(self, client: paho.Client, sock: Any) -> None:
         while self._lost is None and client.want_write():
@@ -228,7 +253,6 @@ class MqttClient:
             will = self.will
             client.publish(will.topic, will.payload, 0, will.retain)
         client.disconnect()
-        self.connected = False
 
 
 def _on_socket_close(client: paho.Client, userdata: object, sock: Any) -> None:

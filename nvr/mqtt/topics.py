@@ -9,6 +9,7 @@ for MQTT.
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -22,6 +23,8 @@ from nvr.mqtt.outbox import Message, Outbox
 from nvr.render.event_images import RGB, best_snapshot
 from nvr.tracking.objects import BestFrame, TrackedObject
 from nvr.tracking.state import ObjectsUpdate
+
+log = logging.getLogger(__name__)
 
 UPDATE_INTERVAL = 5.0  # s of frame time: an object's update messages come at most this often
 
@@ -62,6 +65,7 @@ class CameraTopics:
         self._events: dict[str, _Published] = {}
         self._snapshots_due: dict[str, BestFrame] = {}
         self._snapshot_wanted = trio.Event()
+        self._failed = False
         # Every count starts at 0, so that each sensor has a value from the start.
         for label in config.objects.track:
             self._count(f"{camera}/{label}", 0)
@@ -71,10 +75,16 @@ class CameraTopics:
     def frame_done(self, update: ObjectsUpdate, objects: Iterable[TrackedObject],
                    frame_time: float) -> None:
         tracked = list(objects)
-        self._publish_events(update, tracked, frame_time)
-        self._publish_counts(tracked)
-        for obj in update.new_best:
-            self._snapshot_due(obj)
+        try:
+            self._publish_events(update, tracked, frame_time)
+            self._publish_counts(tracked)
+            for obj in update.new_best:
+                self._snapshot_due(obj)
+        except Exception:
+            # A bug here must not stop the camera's pipeline; said once per camera.
+            if not self._failed:
+                log.exception("%s: MQTT topics of a frame failed", self.camera)
+            self._failed = True
 
     def _count(self, subtopic: str, count: int) -> None:
         self.outbox.set_state(Message(f"{self.prefix}/{subtopic}", str(count).encode()))
@@ -138,7 +148,11 @@ class CameraTopics:
             self._snapshot_wanted = trio.Event()
             due, self._snapshots_due = self._snapshots_due, {}
             for label, best in due.items():
-                jpeg = await trio.to_thread.run_sync(self._render, best)
+                try:
+                    jpeg = await trio.to_thread.run_sync(self._render, best)
+                except Exception:
+                    log.exception("%s: cannot render the %s snapshot", self.camera, label)
+                    continue
                 topic = f"{self.prefix}/{self.camera}/{label}/snapshot"
                 self.outbox.set_state(Message(topic, jpeg, retain=True))
 

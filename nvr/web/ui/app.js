@@ -18,10 +18,12 @@ const routes = [
 ];
 
 let stopPage = () => {};
+let shown = 0;  // which navigation the page on screen belongs to
 
 async function show() {
   stopPage();
   stopPage = () => {};
+  const navigation = ++shown;
   const view = document.getElementById("view");
   const hash = location.hash || "#/";
   const route = routes.find(([pattern]) => pattern.test(hash));
@@ -35,11 +37,20 @@ async function show() {
   const [pattern, page] = route;
   const argument = hash.match(pattern)[1] || "";  // raw: each page decodes its own
   view.replaceChildren(el("p", { class: "note" }, "Loading…"));
+  // Each page renders into its own element, shown only if no later navigation came first.
+  const pageView = el("div");
+  let stop = () => {};
   try {
-    stopPage = (await page.render(view, argument)) || (() => {});
+    stop = (await page.render(pageView, argument)) || (() => {});
   } catch (error) {
-    view.replaceChildren(el("p", { class: "error" }, `Cannot show this page: ${error.message}`));
+    pageView.replaceChildren(el("p", { class: "error" }, `Cannot show this page: ${error.message}`));
   }
+  if (navigation !== shown) {
+    stop();
+    return;
+  }
+  stopPage = stop;
+  view.replaceChildren(pageView);
 }
 
 window.addEventListener("hashchange", show);

@@ -17,7 +17,9 @@ export async function render(view, argument) {
     return;
   }
   const path = `/api/${encodeURIComponent(name)}`;
-  const settings = { h: Math.min(360, config.height), fps: 3, bbox: 1 };
+  // The API's default height (360 at most), as one of the choices.
+  const height = HEIGHTS.filter((h) => h <= Math.min(360, config.height)).pop() ?? HEIGHTS[0];
+  const settings = { h: height, fps: 3, bbox: 1 };
   const live = el("img", { class: "live-view", alt: `${name}, live debug view` });
   const showStream = () => { live.src = `${path}?${query(settings)}`; };
 
@@ -45,6 +47,9 @@ export async function render(view, argument) {
     el("h2", {}, "Best image per label"), best,
   );
   showStream();
+  // A hidden tab closes the stream (the service stops encoding for it) and reopens it after.
+  const visibility = () => { if (document.hidden) live.removeAttribute("src"); else showStream(); };
+  document.addEventListener("visibilitychange", visibility);
 
   const stop = every(2000, async () => {
     const objects = await getJSON(`${path}/objects`);
@@ -55,5 +60,9 @@ export async function render(view, argument) {
       refreshImage(img, `${path}/${encodeURIComponent(label)}/best.jpg?h=160&crop=1&t=${Date.now()}`);
     }
   });
-  return () => { stop(); live.removeAttribute("src"); };  // closes the stream
+  return () => {
+    stop();
+    document.removeEventListener("visibilitychange", visibility);
+    live.removeAttribute("src");  // closes the stream
+  };
 }

@@ -6,8 +6,13 @@ import { el, every, formatDuration, formatTime, getJSON, percent, query } from "
 const PAGE = 50;
 const NEW_EVENTS_MS = 5000;
 
-function dayStart(value) { return value ? new Date(`${value}T00:00:00`).getTime() / 1000 : ""; }
-function dayEnd(value) { return value ? new Date(`${value}T00:00:00`).getTime() / 1000 + 86400 : ""; }
+// Local midnight at the start of a YYYY-MM-DD day, and the next one (days may be 23 or 25 h).
+function midnight(value, days = 0) {
+  const [year, month, day] = value.split("-").map(Number);
+  return new Date(year, month - 1, day + days).getTime() / 1000;
+}
+const dayStart = (value) => (value ? midnight(value) : "");
+const dayEnd = (value) => (value ? midnight(value, 1) : "");
 
 export async function render(view, argument) {
   // The choices: what the cameras are set up for and what past events have (a camera or
@@ -51,7 +56,7 @@ export async function render(view, argument) {
   };
   let before = dayEnd(chosen.before);
   const shown = new Set();  // "before" is inclusive: the next page starts with the last event
-  let newest = null;  // start time of the newest event shown
+  let lastPage = null;  // the page loadMore is adding
   let loading = false;
   let done = false;
 
@@ -62,12 +67,18 @@ export async function render(view, argument) {
       : "No events match these filters.";
   }
 
-  function add(page, where) {
-    const fresh = page.filter((event) => !shown.has(event.id));
-    for (const event of fresh) shown.add(event.id);
-    if (where === "top") rows.prepend(...fresh.map(row));
-    else rows.append(...fresh.map(row));
-    if (page.length && (newest === null || page[0].start_time > newest)) newest = page[0].start_time;
+  // Adds the events not shown yet where their start time puts them (newest first); returns
+  // how many. Events older than the oldest shown wait for their page unless the list is done.
+  function add(page) {
+    let added = 0;
+    for (const event of page.filter((event) => !shown.has(event.id))) {
+      const later = [...rows.children].find((tr) => Number(tr.dataset.start) < event.start_time);
+      if (!later && !done && rows.children.length && page !== lastPage) continue;
+      shown.add(event.id);
+      rows.insertBefore(row(event), later ?? null);
+      added += 1;
+    }
+    return added;
   }
 
   async function loadMore() {
@@ -77,8 +88,11 @@ export async function render(view, argument) {
     status.textContent = "Loading…";
     try {
       const page = await getJSON(`/api/events?${query({ ...filters, before })}`);
-      add(page, "bottom");
-      done = page.length < PAGE;
+      lastPage = page;
+      const added = add(page);
+      lastPage = null;
+      // A short page is the last; so is a full one with nothing new (50 events sharing a start).
+      done = page.length < PAGE || added === 0;
       if (page.length) before = page[page.length - 1].start_time;
       showCount();
       more.hidden = done;
@@ -97,11 +111,10 @@ export async function render(view, argument) {
   });
   await loadMore();
   observer.observe(status);
-  // Events that end from now on appear at the top (unless the dates chosen are past).
+  // Events that end from now on appear where they belong, usually at the top (unless the
+  // dates chosen are past): the newest page is read again and what is new is added.
   const stopNew = chosen.before ? () => {} : every(NEW_EVENTS_MS, async () => {
-    const since = newest === null ? filters.after : Math.max(newest, filters.after || 0);
-    add(await getJSON(`/api/events?${query({ ...filters, after: since })}`), "top");
-    showCount();
+    if (add(await getJSON(`/api/events?${query(filters)}`))) showCount();
   });
   return () => { observer.disconnect(); stopNew(); };
 }
@@ -111,7 +124,7 @@ function row(event) {
     ? el("img", { src: `data:image/jpeg;base64,${event.thumbnail}`, alt: event.label })
     : el("span", { class: "note" }, "—");
   const open = () => { location.hash = `#/event/${encodeURIComponent(event.id)}`; };
-  return el("tr", { class: "event", dataset: { id: event.id }, onclick: open },
+  return el("tr", { class: "event", dataset: { id: event.id, start: event.start_time }, onclick: open },
     el("td", {}, thumbnail),
     el("td", {}, el("strong", {}, event.label), el("br"), el("span", { class: "note" }, event.camera)),
     el("td", {}, formatTime(event.start_time), el("br"),
