@@ -41,7 +41,7 @@ from nvr.render.overlays import TAB10, label_colors
 from nvr.stats import stats_document
 from nvr.tasks import restart_forever
 from nvr.version import version_string
-from nvr.web import hypercorn_fixes
+from nvr.web import connections
 from nvr.web.app import create_app
 
 log = logging.getLogger(__name__)
@@ -227,8 +227,9 @@ async def serve_http(app: QuartTrio, listener: socket.socket, web: WebConfig, *,
                      task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
     """Serve ``app`` on ``listener`` (from ``bind_http``) until cancelled; reports the bound
     URLs through ``task_status``. The caller closes ``listener`` when this returns. An idle
-    keep-alive connection is closed after ``web.keep_alive_timeout`` s."""
-    hypercorn_fixes.install()
+    keep-alive connection is closed after ``web.keep_alive_timeout`` s; connections are capped
+    (``nvr.web.connections``)."""
+    connections.install(web)
     config = hypercorn.config.Config()
     config.keep_alive_timeout = web.keep_alive_timeout
     config.accesslog = None

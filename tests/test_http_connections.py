@@ -1,7 +1,7 @@
 """Connections to the API end when they should: an idle keep-alive connection after
 ``web.keep_alive_timeout``, one that asked for ``Connection: close`` after its response, so
 that thousands of clients that stay connected cannot exhaust the service's descriptors
-(the Hypercorn fixes of ``nvr/web/hypercorn_fixes.py``)."""
+(``nvr/web/connections.py``), and that one client cannot take them all."""
 
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ REQUEST = b"GET /api/version HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 CLOSE = b"GET /api/version HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
 
 
-def quick_keep_alive(media_config: Callable[[str], NvrConfig]) -> NvrConfig:
+def quick_keep_alive(media_config: Callable[[str], NvrConfig], **web: object) -> NvrConfig:
     config = media_config(MINIMAL_CAMERA)
     return config.model_copy(update={"web": config.web.model_copy(
-        update={"keep_alive_timeout": 1.0})})
+        update={"keep_alive_timeout": 1.0, **web})})
 
 
 async def served(serve, config: NvrConfig) -> tuple[str, int]:
@@ -77,7 +77,9 @@ async def test_connection_close_is_honoured(media_config, serve) -> None:
 async def test_thousands_of_idle_connections_neither_block_the_api_nor_stay(
         media_config, serve) -> None:
     raise_open_file_limit()
-    host, port = await served(serve, quick_keep_alive(media_config))
+    # (Many clients in practice; here one address, so its cap is raised.)
+    host, port = await served(serve, quick_keep_alive(media_config,
+                                                      max_connections_per_client=3000))
     before = len(os.listdir("/proc/self/fd"))
     streams = []
     for _ in range(2000):
@@ -92,3 +94,34 @@ async def test_thousands_of_idle_connections_neither_block_the_api_nor_stay(
         await stream.aclose()
     # The server's ends are closed too: the process holds no more descriptors than before.
     assert len(os.listdir("/proc/self/fd")) <= before + 5
+
+
+async def test_one_client_cannot_take_every_connection(media_config, serve) -> None:
+    host, port = await served(serve, quick_keep_alive(media_config,
+                                                      max_connections_per_client=20))
+    # The fixture's own client may hold a connection or two; fill what is left.
+    streams = []
+    refused = None
+    for _ in range(25):
+        stream = await trio.open_tcp_stream(host, port)
+        await stream.send_all(REQUEST)
+        first = await stream.receive_some(4096)
+        if first.startswith(b"HTTP/1.1 503"):
+            refused = first
+            break
+        streams.append(stream)
+    assert refused is not None and len(streams) <= 20
+    assert b'"Too many connections; try again later"' in refused
+    # Once some leave (the server lets go of them within its keep-alive timeout), new ones
+    # are let in.
+    for stream in streams[:5]:
+        await stream.aclose()
+    with trio.fail_after(10):
+        while True:
+            try:
+                again = await ask(host, port, REQUEST)
+                break
+            except AssertionError:  # still refused
+                await trio.sleep(0.2)
+    for stream in [again, *streams[5:]]:
+        await stream.aclose()

@@ -145,6 +145,9 @@ class WebConfig(Block):
     cors_origins: list[Origin] = []
     # Seconds an idle keep-alive connection stays open.
     keep_alive_timeout: Annotated[float, Field(gt=0, le=3600)] = 5.0
+    # Open connections at most, in all and from one client address (past them: 503).
+    max_connections: PositiveInt = 4096
+    max_connections_per_client: PositiveInt = 256
 
 
 class MediaConfig(Block):
