@@ -282,6 +282,8 @@ def test_floor_is_the_larger_of_the_two_settings() -> None:
     assert free_floor(media, 10_000 * MIB) == 1024 * MIB        # 5 % is 500 MiB
     assert free_floor(media, 100_000 * MIB) == 5_000 * MIB      # 5 % is more than 1 GiB
     assert free_floor(MediaConfig(min_free_mb=0, min_free_percent=0), 10**12) == 0
+    # A 512 MiB filesystem: the 1 GiB floor would have every file deleted; a fifth instead.
+    assert free_floor(media, 512 * MIB) == int(512 * MIB * 0.2)
 
 
 async def test_guard_is_off_when_both_settings_are_zero(

@@ -1,11 +1,19 @@
-"""Keep a camera's detect ffmpeg running: restart it with back-off after any fault."""
+"""Keep a camera's detect ffmpeg running: restart it with back-off after any fault.
+
+When that ffmpeg also writes segments (clips, record) and a write fails (a full, read-only or
+failing disk), it is run with its detect pipe alone, so that detection goes on, until the
+segment folders take writes again; then it is restarted with them.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+import os
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, replace
 from functools import partial
+from pathlib import Path
 from typing import NoReturn
 
 import trio
@@ -17,6 +25,11 @@ from nvr.config.ffmpeg import FfmpegCommand
 from nvr.tasks import Backoff
 
 FILE_OUTPUT_GRACE = 5.0
+# What ffmpeg says when an output cannot be written (its strerror texts).
+WRITE_FAILURES = ("No space left on device", "Input/output error", "Read-only file system",
+                  "Permission denied", "Disk quota exceeded")
+WRITABLE_CHECK_INTERVAL = 10.0  # s between tries of the segment folders while they fail
+PROBE_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -26,6 +39,7 @@ class CaptureEnded:
     reason: str
     healthy_for: float
     stderr_tail: list[str]
+    planned: bool = False  # nvr stopped it on purpose (to change its outputs)
 
 
 async def capture_once(command: FfmpegCommand, pool: FramePool, stall_timeout: float,
@@ -67,6 +81,9 @@ async def restart_ffmpeg_forever(camera: str, run_once: Callable[[], Awaitable[C
             ended = CaptureEnded(f"cannot start ffmpeg: {error}", 0.0, [])
         finally:
             after_run()
+        if ended.planned:
+            log.info("%s: %s", camera, ended.reason)
+            continue
         said = "".join(f"\n  {line}" for line in ended.stderr_tail) or " (nothing)"
         log.error("%s: %s; ffmpeg said:%s", camera, ended.reason, said)
         delay = backoff.next_delay(ended.healthy_for)
@@ -81,5 +98,62 @@ async def supervise_capture(camera: str, command: FfmpegCommand, pool: FramePool
     process restarted after a back-off delay. Other cameras never notice."""
     log = logging.getLogger(f"nvr.capture.{camera}")
     ffmpeg_log = logging.getLogger(f"ffmpeg.{camera}.detect")
-    run_once = partial(capture_once, command, pool, stall_timeout, deliver, on_pid, ffmpeg_log)
+    capture = partial(capture_once, pool=pool, stall_timeout=stall_timeout, deliver=deliver,
+                      on_pid=on_pid, ffmpeg_log=ffmpeg_log)
+    detect_only = None
+    if command.segment_outputs and command.detect_argv:
+        detect_only = replace(command, roles=("detect",), argv=command.detect_argv,
+                              segment_outputs=())
+    folders = {pattern.parent for pattern in command.segment_outputs}
+    writing = True
+
+    async def run_once() -> CaptureEnded:
+        nonlocal writing
+        if writing or detect_only is None:
+            ended = await capture(command)
+            failure = _write_failure(ended.stderr_tail)
+            if detect_only is not None and failure is not None:
+                writing = False
+                log.warning("%s: cannot write its segments (%s): detecting without them until "
+                            "their folders take writes again", camera, failure)
+            return ended
+        with trio.CancelScope() as writable_again:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(_cancel_once_writable, folders, writable_again)
+                ended = await capture(detect_only)
+                nursery.cancel_scope.cancel()
+            return ended
+        writing = True
+        return CaptureEnded("the segment folders take writes again: writing segments again",
+                            0.0, [], planned=True)
+
     await restart_ffmpeg_forever(camera, run_once, log, partial(on_pid, 0))
+
+
+def _write_failure(stderr_tail: Iterable[str]) -> str | None:
+    """The line where ffmpeg says it could not write an output, if it did."""
+    return next((line.strip() for line in stderr_tail
+                 if any(failure in line for failure in WRITE_FAILURES)), None)
+
+
+async def _cancel_once_writable(folders: set[Path], scope: trio.CancelScope) -> None:
+    while not await trio.to_thread.run_sync(_all_writable, folders):
+        await trio.sleep(WRITABLE_CHECK_INTERVAL)
+    scope.cancel()
+
+
+def _all_writable(folders: Iterable[Path]) -> bool:
+    """Whether a file of PROBE_BYTES can be written in each folder (blocking)."""
+    for folder in folders:
+        probe = folder / f".nvr-write-probe-{os.getpid()}"
+        try:
+            with open(probe, "wb") as file:
+                file.write(bytes(PROBE_BYTES))
+                file.flush()
+                os.fsync(file.fileno())
+        except OSError:
+            return False
+        finally:
+            with contextlib.suppress(OSError):
+                probe.unlink(missing_ok=True)
+    return True

@@ -79,6 +79,9 @@ class FfmpegCommand:
     """The segment file patterns it writes (``<folder>/<camera>-%Y%m%d%H%M%S.mp4``)."""
     segment_time: float | None = None
     """The longest ``-segment_time`` of those outputs (None: ffmpeg's default)."""
+    detect_argv: tuple[str, ...] = ()
+    """The same input with the detect pipe alone, for while the segments cannot be written
+    (empty: no detect output)."""
 
     @property
     def line(self) -> str:
@@ -109,20 +112,21 @@ def _command(name: str, camera: CameraConfig, camera_input: CameraInputConfig,
         segments.append((outputs.clips, Path(media.cache) / f"{name}-{SEGMENT_NAME}"))
     for output_args, pattern in segments:
         args += [*output_args, str(pattern)]
+    detect: list[str] = []
     if "detect" in camera_input.roles:
         if camera.fps is not None:
-            args += ["-r", str(camera.fps)]
-        args += [*outputs.detect, "pipe:"]
-    if not args:
+            detect += ["-r", str(camera.fps)]
+        detect += [*outputs.detect, "pipe:"]
+    if not args and not detect:
         return None
-    argv = [
+    head = [
         ffmpeg_executable(),
         *(camera_input.global_args or []),
         *(camera_input.hwaccel_args or []),
         *(camera_input.input_args or []),
         "-i", camera_input.path,
-        *args,
     ]
+    argv = [*head, *args, *detect]
     times = [time for output_args, _ in segments
              if (time := _segment_time(output_args)) is not None]
     return FfmpegCommand(
@@ -130,6 +134,7 @@ def _command(name: str, camera: CameraConfig, camera_input: CameraInputConfig,
         y4m="detect" in camera_input.roles and "yuv4mpegpipe" in outputs.detect,
         segment_outputs=tuple(pattern for _, pattern in segments),
         segment_time=max(times, default=None),
+        detect_argv=tuple([*head, *detect]) if detect else (),
     )
 
 

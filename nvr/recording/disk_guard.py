@@ -1,7 +1,8 @@
 """The disk-space guard: keeps free space on the media filesystems above a floor.
 
-The floor of a filesystem is the larger of ``media.min_free_mb`` MiB and
-``media.min_free_percent`` % of its size (defaults: 1 GiB and 5 %), i.e. the guard acts
+The floor of a filesystem is the larger of ``media.min_free_mb`` MiB (at most a fifth of the
+filesystem) and ``media.min_free_percent`` % of its size (defaults: 1 GiB and 5 %), i.e. the
+guard acts
 when free space is below either. It then deletes, oldest first, the filed recordings and
 after them the event clips (``<camera>-<id>.mp4``, by the start time in the id; their
 ``has_clip`` is cleared) on that filesystem until an estimated 10 % of the floor is free
@@ -63,9 +64,14 @@ class FreedSpace:
         return self.recording_bytes + self.clip_bytes
 
 
+SMALL_VOLUME_SHARE = 0.2  # the MiB floor takes at most this share of a filesystem
+
+
 def free_floor(media: MediaConfig, total: int) -> int:
-    """Bytes that must stay free on a filesystem of ``total`` bytes (0: guard off)."""
-    return max(media.min_free_mb * MIB, int(total * media.min_free_percent / 100))
+    """Bytes that must stay free on a filesystem of ``total`` bytes (0: guard off); the MiB
+    floor is capped at a fifth of a small filesystem, which it would otherwise empty."""
+    fixed = min(media.min_free_mb * MIB, int(total * SMALL_VOLUME_SHARE))
+    return max(fixed, int(total * media.min_free_percent / 100))
 
 
 def volumes(config: NvrConfig) -> list[Volume]:
