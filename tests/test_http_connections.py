@@ -7,13 +7,28 @@ from __future__ import annotations
 
 import os
 import re
+import socket
+import time
 from collections.abc import Callable
+from pathlib import Path
 
+import httpx
+import pytest
 import trio
 
 from nvr.config import NvrConfig
 from nvr.service import raise_open_file_limit
-from support import MINIMAL_CAMERA
+from support import (
+    FOOTAGE,
+    MINIMAL_CAMERA,
+    camera,
+    poll,
+    service_config,
+    shared_file,
+    start,
+    stop,
+    stored_events,
+)
 
 REQUEST = b"GET /api/version HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 CLOSE = b"GET /api/version HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
@@ -125,3 +140,59 @@ async def test_one_client_cannot_take_every_connection(media_config, serve) -> N
                 await trio.sleep(0.2)
     for stream in [again, *streams[5:]]:
         await stream.aclose()
+
+
+@pytest.mark.slow
+def test_a_flood_of_idle_connections_costs_no_event_its_media(
+        write_config: Callable[..., Path]) -> None:
+    # One person from 74.5 s to 86.5 s of the footage, read at twice real time, while a client
+    # keeps as many idle connections open as nvr lets it (more than the cap: some get 503).
+    footage = shared_file(FOOTAGE)
+    cameras = camera("door", footage, "-readrate 2 -ss 72 -t 20", 768, 432,
+                     "    clips: {enabled: true}\n", roles="detect, clips")
+    config, url = service_config(write_config, cameras)
+    text = config.read_text().replace(
+        "web: {host: 127.0.0.1,",
+        "web: {max_connections: 1500, max_connections_per_client: 100000, "
+        "keep_alive_timeout: 120, host: 127.0.0.1,")  # idle ones stay: the cap must hold
+    config.write_text(text)
+    port = int(url.rsplit(":", 1)[1])
+    raise_open_file_limit()
+    process = start(config)
+    refused = held = 0
+    try:
+        poll(process, lambda: httpx.get(f"{url}/api/", timeout=10).status_code == 200, 60,
+             "the service")
+        flood: list[socket.socket] = []
+        deadline = time.monotonic() + 60
+        clips = config.parent / "media" / "clips"
+
+        def with_media() -> list[dict]:  # read from the database: the API may be full
+            return [event for event in stored_events(clips, "door")
+                    if event["has_clip"] and event["has_snapshot"]]
+
+        while time.monotonic() < deadline and not with_media():
+            while len(flood) < 2500:  # past the cap of 1500; connected, saying nothing
+                flood.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+            kept = []
+            for sock in flood:  # those refused (503) or closed (idle) are replaced next round
+                sock.settimeout(0.001)
+                try:
+                    data = sock.recv(4096, socket.MSG_PEEK)
+                except (TimeoutError, BlockingIOError):
+                    kept.append(sock)
+                    continue
+                refused += data.startswith(b"HTTP/1.1 503")
+                sock.close()
+            flood = kept
+            held = max(held, len(flood))
+            # With every connection taken the API answers 503 at once, never hangs.
+            assert httpx.get(f"{url}/api/stats", timeout=10).status_code in (200, 503)
+            time.sleep(0.5)
+        [event] = with_media()[:1]
+        for sock in flood:
+            sock.close()
+    finally:
+        output = stop(process)
+    assert event["label"] == "person" and refused > 0 and held > 1000
+    assert "Too many open files" not in output and "EMFILE" not in output
