@@ -46,16 +46,17 @@ export function formatDuration(seconds) {
 
 export const percent = (score) => `${Math.round(score * 100)}%`;
 
-// Call `step` now and every `ms` until the returned function is called; a failing step is
-// shown by `onError` and retried at the next tick. A page in a hidden tab asks for nothing.
-export function every(ms, step, onError = console.warn) {
+// Call `step` after `first` ms (default: now) and then every `ms` until the returned function
+// is called; a failing step is shown by `onError` and retried at the next tick. A page in a
+// hidden tab asks for nothing.
+export function every(ms, step, { first = 0, onError = console.warn } = {}) {
   let stopped = false;
   let timer = null;
   const tick = async () => {
     try { if (!document.hidden) await step(); } catch (error) { if (!stopped) onError(error); }
     if (!stopped) timer = setTimeout(tick, ms);
   };
-  tick();
+  timer = setTimeout(tick, first);
   return () => { stopped = true; clearTimeout(timer); };
 }
 

@@ -56,7 +56,6 @@ export async function render(view, argument) {
   };
   let before = dayEnd(chosen.before);
   const shown = new Set();  // "before" is inclusive: the next page starts with the last event
-  let lastPage = null;  // the page loadMore is adding
   let loading = false;
   let done = false;
 
@@ -68,12 +67,13 @@ export async function render(view, argument) {
   }
 
   // Adds the events not shown yet where their start time puts them (newest first); returns
-  // how many. Events older than the oldest shown wait for their page unless the list is done.
-  function add(page) {
+  // how many. Unless ``paging``, events older than the oldest shown wait for their page
+  // (while there are more pages).
+  function add(page, paging) {
     let added = 0;
     for (const event of page.filter((event) => !shown.has(event.id))) {
       const later = [...rows.children].find((tr) => Number(tr.dataset.start) < event.start_time);
-      if (!later && !done && rows.children.length && page !== lastPage) continue;
+      if (!later && !paging && !done && rows.children.length) continue;
       shown.add(event.id);
       rows.insertBefore(row(event), later ?? null);
       added += 1;
@@ -88,9 +88,7 @@ export async function render(view, argument) {
     status.textContent = "Loading…";
     try {
       const page = await getJSON(`/api/events?${query({ ...filters, before })}`);
-      lastPage = page;
-      const added = add(page);
-      lastPage = null;
+      const added = add(page, true);
       // A short page is the last; so is a full one with nothing new (50 events sharing a start).
       done = page.length < PAGE || added === 0;
       if (page.length) before = page[page.length - 1].start_time;
@@ -114,8 +112,8 @@ export async function render(view, argument) {
   // Events that end from now on appear where they belong, usually at the top (unless the
   // dates chosen are past): the newest page is read again and what is new is added.
   const stopNew = chosen.before ? () => {} : every(NEW_EVENTS_MS, async () => {
-    if (add(await getJSON(`/api/events?${query(filters)}`))) showCount();
-  });
+    if (add(await getJSON(`/api/events?${query(filters)}`), false)) showCount();
+  }, { first: NEW_EVENTS_MS });  // the first page was just read
   return () => { observer.disconnect(); stopNew(); };
 }
 
