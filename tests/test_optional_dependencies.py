@@ -70,6 +70,6 @@ detectors:
     assert result.stderr.splitlines()[-2:] == [
         f"{path}: 1 problem in the config",
         "  detectors.yolo.type: onnx needs onnxruntime, which is not installed; "
-        "pip install 'nvr[onnx]'",
+        "pip install 'nvr-recorder[onnx]'",
     ]
     assert "Traceback" not in result.stderr

@@ -218,7 +218,7 @@ def _onnx_missing(inputs: BenchInputs) -> str | None:
     try:
         import onnxruntime  # noqa: F401
     except ImportError:
-        return "onnxruntime is not installed (pip install 'nvr[onnx]')"
+        return "onnxruntime is not installed (pip install 'nvr-recorder[onnx]')"
     return None
 
 

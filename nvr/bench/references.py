@@ -37,7 +37,7 @@ class OpenCVMotionDetector:
         cv2 = opencv()
         if cv2 is None:
             raise ImportError("the OpenCV motion reference needs opencv-python-headless: "
-                              "pip install 'nvr[bench]'")
+                              "pip install 'nvr-recorder[bench]'")
         self.cv2: Any = cv2
         self.size = (frame_height * width // height, frame_height)
         self.scale = height / frame_height

@@ -162,7 +162,8 @@ def motion_figure(clip: list[np.ndarray], info: VideoInfo, rounds: int, budget: 
     cv2 = opencv()
     reference_name = None
     if cv2 is None:
-        progress("motion: OpenCV is not installed (pip install 'nvr[bench]'): no reference")
+        progress("motion: OpenCV is not installed (pip install 'nvr-recorder[bench]'): "
+                 "no reference")
     else:
         threads = cv2.getNumThreads()
         cv2.setNumThreads(1)

@@ -9,7 +9,7 @@ from nvr.detection.detector import Detector
 
 KINDS = ("cpu", "edgetpu", "onnx")
 
-ONNX_INSTALL_HINT = "pip install 'nvr[onnx]'"
+ONNX_INSTALL_HINT = "pip install 'nvr-recorder[onnx]'"
 """How to get onnxruntime, which only the ``onnx`` detector needs."""
 
 
