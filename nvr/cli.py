@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from nvr.config import ConfigError, NvrConfig, load_config, role_warnings
+from nvr.config import ConfigError, NvrConfig, config_warnings, load_config
 from nvr.version import version_string
 
 EXIT_CONFIG = 2
@@ -52,20 +52,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _warn_about_roles(config: NvrConfig) -> None:
-    for warning in role_warnings(config):
+def _warn_about(config: NvrConfig) -> None:
+    for warning in config_warnings(config):
         logging.getLogger("nvr.config").warning("%s", warning)
 
 
 def check_config(path: str) -> int:
+    """Every check ``nvr run`` makes short of starting cameras, then the resolved config."""
     from nvr.config.ffmpeg import use_ffmpeg
     from nvr.config.secrets import Redactor
     from nvr.config.view import config_view
+    from nvr.detection.setup import detector_setup, detects
+    from nvr.service import prepare_media_folders
 
     logging.basicConfig(format="%(levelname)s: %(message)s")
     config = load_config(path)
     use_ffmpeg(config.ffmpeg.path)  # the ffmpeg_cmds shown name it
-    _warn_about_roles(config)
+    _warn_about(config)
+    prepare_media_folders(config, path, create=False)
+    if detects(config):
+        detector_setup(config, path)  # the model files, their backend and input size
     try:
         view = config_view(config, Redactor.of(config, os.environ))
         yaml.safe_dump(view, sys.stdout, sort_keys=False)
@@ -85,7 +91,7 @@ def run(path: str, log_level: str | None) -> int:
 
     config = load_config(path)
     setup_logging(config.logger, Redactor.of(config, os.environ), log_level)
-    _warn_about_roles(config)
+    _warn_about(config)
     service.prepare_media_folders(config, path)
     try:
         trio.run(service.run, config, path)
@@ -103,9 +109,11 @@ def download_models(dest: str, mirror: str | None) -> int:
     except DownloadError as error:
         print(f"nvr: {error}", file=sys.stderr)
         return 1
-    model, labels = paths
+    model, labels = (path.resolve() for path in paths)
     print(f"model: {model}\nlabels: {labels}\n"
-          f"set model.path and model.labelmap_path to these in the config")
+          f"nvr uses the same files from its package without a model block; to use these, "
+          f"set model.path: {model} and model.labelmap_path: {labels} (a relative path in a "
+          f"config is taken from the config file's folder)")
     return 0
 
 

@@ -3,6 +3,7 @@ workers and the cameras."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import resource
@@ -28,7 +29,7 @@ from nvr.config.ffmpeg import ffmpeg_executable, ffmpeg_version, use_ffmpeg
 from nvr.config.schema import WebConfig
 from nvr.config.secrets import Redactor
 from nvr.detection.labels import load_labels
-from nvr.detection.setup import DetectorSetup, detector_setup, model_files
+from nvr.detection.setup import DetectorSetup, detector_setup, detects, model_files
 from nvr.detection.workers import DetectorError, DetectorPool
 from nvr.events.retention import run_retention
 from nvr.events.store import EventStore, EventStoreError
@@ -80,13 +81,9 @@ class Service:
             name: Camera(name, camera, self.config.media, self.config.ffmpeg.stall_timeout,
                          label_color=colors, best_folder=best_images / name,
                          clips_max_seconds=self.config.clips.max_seconds,
-                         can_detect=self.detects())
+                         can_detect=detects(self.config))
             for name, camera in self.config.cameras.items()
         }
-
-    def detects(self) -> bool:
-        """Whether any camera runs object detection (and so needs a model)."""
-        return any(camera.detect.enabled for camera in self.config.cameras.values())
 
     def tracked_object(self, event_id: str) -> LiveEvent | None:
         """The event ``event_id`` while its object is still tracked on some camera."""
@@ -114,7 +111,7 @@ class Service:
                             task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Open the event store, start the detectors and run the cameras until cancelled."""
         detectors = None
-        if cameras and self.detects():
+        if cameras and detects(self.config):
             # Loads the model once to check it: a missing or broken one stops start-up here.
             detectors = await trio.to_thread.run_sync(detector_setup, self.config, self.source)
         try:
@@ -182,17 +179,30 @@ def _label_colors(config: NvrConfig) -> Callable[[str], RGB]:
     return lambda label: colors.get(label, TAB10[0])
 
 
-def prepare_media_folders(config: NvrConfig, source: str) -> None:
-    """Create the media folders if missing; a folder that cannot be made is a config error."""
+def prepare_media_folders(config: NvrConfig, source: str, *, create: bool = True) -> None:
+    """Create the media folders if missing (``create`` False: only check that they could be);
+    a folder that cannot be made or written is a config error."""
     problems = []
     for key in ("clips", "recordings", "cache"):
         folder = Path(getattr(config.media, key))
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            if create:
+                folder.mkdir(parents=True, exist_ok=True)
+            else:
+                _check_creatable(folder)
         except OSError as error:
             problems.append(f"media.{key}: cannot create {folder}: {error.strerror}")
     if problems:
         raise ConfigError(source, problems)
+
+
+def _check_creatable(folder: Path) -> None:
+    """Raise the OSError that making ``folder`` (and writing in it) would raise."""
+    existing = next(path for path in (folder, *folder.parents) if path.exists())
+    if not existing.is_dir():
+        raise OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OSError(errno.EACCES, os.strerror(errno.EACCES))
 
 
 HTTP_BACKLOG = 100

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from nvr.config import ConfigError, load_config, role_warnings
+from nvr.config import ConfigError, config_warnings, load_config
 from nvr.config.ffmpeg import camera_commands, ffmpeg_executable
 from nvr.config.secrets import Redactor, redact
 from nvr.config.view import config_view
@@ -262,7 +262,7 @@ def test_json_and_yaml_extensions(write_config: Callable[..., Path]) -> None:
     assert from_json.cameras["back"].motion.frame_height == 40
 
 
-def test_role_warnings(write_config: Callable[..., Path]) -> None:
+def test_config_warnings(write_config: Callable[..., Path]) -> None:
     config = load_config(write_config("""
         cameras:
           back:
@@ -272,10 +272,11 @@ def test_role_warnings(write_config: Callable[..., Path]) -> None:
             height: 240
             clips: {enabled: true}
     """), {})
-    assert role_warnings(config) == [
+    assert config_warnings(config) == [
         "cameras.back: an input has the record role but record is disabled",
         "cameras.back: clips is enabled but no input has that role",
-        "cameras.back: nvr runs no RTMP server; rtmp settings are ignored",
+        "ignored (nvr runs no RTMP server and caches segments in media.cache): "
+        "cameras.back.ffmpeg.inputs[0].roles: rtmp",
     ]
 
 
@@ -299,3 +300,28 @@ def test_config_error_is_an_exception_with_every_line(write_config: Callable[...
     with pytest.raises(ConfigError) as raised:
         load_config(write_config("cameras: {}\nfoo: 1\n"), {})
     assert raised.value.problems == ["cameras: needs at least 1 item(s)", "foo: unknown key"]
+
+
+def test_frigate_docs_full_example_loads_with_its_empty_blocks() -> None:
+    config = load_config(Path(__file__).parent / "configs" / "frigate-full-example.yml",
+                         {"FRIGATE_RTSP_PASSWORD": "secret"})
+    back = config.cameras["back"]
+    # The empty input, camera and output blocks inherit, as the docs' comments say.
+    assert back.ffmpeg.output_args == config.ffmpeg.output_args
+    assert back.ffmpeg.output_args.detect == ["-f", "rawvideo", "-pix_fmt", "yuv420p"]
+    [camera_input] = back.ffmpeg.inputs
+    assert camera_input.global_args == ["-hide_banner", "-loglevel", "warning"]
+    assert camera_input.hwaccel_args == []
+    assert "-rtsp_transport" in camera_input.input_args
+    assert back.detect.max_disappeared == 25
+    assert config_warnings(config) == [
+        "ignored (nvr runs no RTMP server and caches segments in media.cache): "
+        "clips.tmpfs_cache_size, ffmpeg.output_args.rtmp, "
+        "cameras.back.ffmpeg.inputs[0].roles: rtmp, cameras.back.rtmp.enabled",
+    ]
+
+
+def test_an_empty_value_is_a_key_not_written(write_config: Callable[..., Path]) -> None:
+    written = load_config(write_config(MINIMAL_CAMERA + (
+        "detect:\n  enabled:\n  max_disappeared:\nsnapshots:\nobjects:\n  track:\n")), {})
+    assert written == load_config(write_config(MINIMAL_CAMERA), {})

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from nvr.cli import EXIT_CONFIG, main
+from support import SSD, shared_file
 
 CAMERA = """
 cameras:
@@ -172,7 +173,13 @@ def test_missing_file_and_unsupported_extension(
     tmp_path: Path, write_config: Callable[..., Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["check-config", "-c", str(tmp_path / "nope.yml")]) == EXIT_CONFIG
-    assert "cannot read the file: No such file or directory" in capsys.readouterr().err
+    message = capsys.readouterr().err.splitlines()[1]
+    assert message == ("  no such file; give the config file with -c FILE, or name it in "
+                       "$NVR_CONFIG or $CONFIG_FILE (examples/demo.yml is a working one)")
+    not_text = tmp_path / "binary.yml"
+    not_text.write_bytes(b"cameras:\n  \xff\xfe: 1\n")
+    assert main(["check-config", "-c", str(not_text)]) == EXIT_CONFIG
+    assert "not UTF-8 text: byte 0xff at offset 11" in capsys.readouterr().err
     path = write_config(camera(), "config.ini")
     assert main(["check-config", "-c", str(path)]) == EXIT_CONFIG
     assert "unsupported file type '.ini': use .yml, .yaml or .json" in capsys.readouterr().err
@@ -206,3 +213,42 @@ def test_config_path_from_environment(
     (tmp_path / "config.yml").write_text(camera())
     result = run(base)
     assert result.returncode == 0 and "ffmpeg_cmds:" in result.stdout
+
+
+def media_in(folder: Path) -> str:
+    return (f"media: {{clips: {folder}/clips, recordings: {folder}/rec, "
+            f"cache: {folder}/cache}}\n")
+
+
+def test_check_config_checks_what_run_checks_short_of_cameras(
+    write_config: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The model file, the model's input size and the media folders, as `nvr run` would."""
+    ssd = shared_file(SSD).resolve()
+    cases = {
+        f"model: {{path: {tmp_path}/none.tflite}}\n":
+            f"  model.path: no detector model at {tmp_path}/none.tflite; check model.path "
+            "(without it nvr uses the default SSD model it ships)",
+        f"model: {{path: {ssd}, width: 320, height: 320}}\n":
+            f"  model.width/model.height: 320x320, but {ssd} takes 300x300 input; "
+            "set model.width: 300 and model.height: 300",
+    }
+    (tmp_path / "a-file").write_text("")
+    cases[media_in(tmp_path / "a-file")] = (
+        f"  media.clips: cannot create {tmp_path}/a-file/clips: Not a directory")
+    for extra, problem in cases.items():
+        media = "" if extra.startswith("media") else media_in(tmp_path)
+        path = write_config(camera() + extra + media)
+        assert main(["check-config", "-c", str(path)]) == EXIT_CONFIG, extra
+        assert problem in capsys.readouterr().err.splitlines(), extra
+        assert not (tmp_path / "clips").exists()  # a check creates nothing
+
+
+def test_frigates_default_model_size_is_ignored_without_a_model_path(
+    write_config: Callable[..., Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = write_config(camera() + "model: {width: 320, height: 320}\n" + media_in(tmp_path))
+    assert main(["check-config", "-c", str(path)]) == 0
+    assert caplog.messages == [
+        "model.width/model.height: 320x320 ignored: nvr's default model takes 300x300 "
+        "(set model.path to use a model of another size)"]

@@ -2,7 +2,7 @@
 
 from nvr.config.errors import ConfigError
 from nvr.config.loader import load_config
-from nvr.config.resolve import role_warnings
+from nvr.config.resolve import config_warnings
 from nvr.config.schema import CameraConfig, NvrConfig
 
-__all__ = ["CameraConfig", "ConfigError", "NvrConfig", "load_config", "role_warnings"]
+__all__ = ["CameraConfig", "ConfigError", "NvrConfig", "config_warnings", "load_config"]

@@ -16,6 +16,8 @@ from nvr.config.resolve import resolve
 from nvr.config.schema import NvrConfig
 
 YAML_SUFFIXES = (".yml", ".yaml")
+HOW_TO_GIVE_A_CONFIG = ("give the config file with -c FILE, or name it in $NVR_CONFIG or "
+                        "$CONFIG_FILE (examples/demo.yml is a working one)")
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -73,8 +75,14 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> N
         raise ConfigError(source, [problem])
     try:
         text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(source, [f"no such file; {HOW_TO_GIVE_A_CONFIG}"]) from None
     except OSError as error:
         raise ConfigError(source, [f"cannot read the file: {error.strerror}"]) from None
+    except UnicodeDecodeError as error:
+        byte = error.object[error.start]
+        raise ConfigError(source, [f"not UTF-8 text: byte 0x{byte:02x} at offset "
+                                   f"{error.start}"]) from None
     config = validate(parse_text(text, source, path.suffix), source)
     return resolve(config, source, path.resolve().parent,
                    os.environ if environ is None else environ)

@@ -212,8 +212,9 @@ def resolve(config: NvrConfig, source: str, base_dir: Path,
     })
 
 
-def role_warnings(config: NvrConfig) -> list[str]:
-    """Roles that feed nothing and features that no input feeds (start-up warnings)."""
+def config_warnings(config: NvrConfig) -> list[str]:
+    """What start-up warns about: roles that feed nothing, features no input feeds, and, in one
+    line, the keys accepted for Frigate 0.8 compatibility that nvr ignores."""
     warnings = []
     for name, camera in config.cameras.items():
         roles = {role for camera_input in camera.ffmpeg.inputs for role in camera_input.roles}
@@ -223,6 +224,28 @@ def role_warnings(config: NvrConfig) -> list[str]:
         for feature in ("clips", "record"):
             if getattr(camera, feature).enabled and feature not in roles:
                 warnings.append(f"{where}: {feature} is enabled but no input has that role")
-        if "rtmp" in roles or camera.rtmp.enabled:
-            warnings.append(f"{where}: nvr runs no RTMP server; rtmp settings are ignored")
+    ignored = ignored_keys(config)
+    if ignored:
+        warnings.append(f"ignored (nvr runs no RTMP server and caches segments in media.cache): "
+                        f"{', '.join(ignored)}")
     return warnings
+
+
+def ignored_keys(config: NvrConfig) -> list[str]:
+    """The key paths the config sets that nvr accepts from Frigate 0.8 but does nothing with."""
+    keys = []
+    if config.clips.tmpfs_cache_size:
+        keys.append("clips.tmpfs_cache_size")
+    if "rtmp" in config.ffmpeg.output_args.model_fields_set:
+        keys.append("ffmpeg.output_args.rtmp")
+    for name, camera in config.cameras.items():
+        where = f"cameras.{name}"
+        output_args = camera.ffmpeg.output_args
+        if output_args != config.ffmpeg.output_args and "rtmp" in output_args.model_fields_set:
+            keys.append(f"{where}.ffmpeg.output_args.rtmp")
+        keys += [f"{where}.ffmpeg.inputs[{index}].roles: rtmp"
+                 for index, camera_input in enumerate(camera.ffmpeg.inputs)
+                 if "rtmp" in camera_input.roles]
+        if camera.rtmp.enabled:
+            keys.append(f"{where}.rtmp.enabled")
+    return keys

@@ -28,9 +28,18 @@ from nvr.config.polygons import parse_mask, parse_zone_coordinates
 
 
 class Block(BaseModel):
-    """Base for every config block: unknown keys are errors, types are not coerced."""
+    """Base for every config block: unknown keys are errors, types are not coerced, and a key
+    written with no value (``output_args:``, as Frigate's docs write them) is left unset: it
+    takes its default or inherits, like a key not written at all."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_unset(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if value is not None}
+        return data
 
 
 def _ffmpeg_args(value: Any) -> list[str]:

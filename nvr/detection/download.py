@@ -67,7 +67,7 @@ def print_progress(name: str, done: int, total: int | None, out: IO[str] = sys.s
     out.flush()
 
 
-def _fetch(url: str, name: str, progress: Progress) -> bytes:
+def _fetch(url: str, name: str, progress: Progress, hint: str) -> bytes:
     try:
         with urllib.request.urlopen(url, timeout=60) as response:
             length = response.headers.get("Content-Length")
@@ -77,7 +77,8 @@ def _fetch(url: str, name: str, progress: Progress) -> bytes:
                 body.write(chunk)
                 progress(name, body.tell(), total)
     except OSError as error:
-        raise DownloadError(f"cannot download {url}: {error}") from None
+        reason = getattr(error, "reason", None) or error
+        raise DownloadError(f"cannot download {url}: {reason}; {hint}") from None
     return body.getvalue()
 
 
@@ -94,8 +95,11 @@ def _payload(file: ModelFile, data: bytes) -> bytes:
 def install(file: ModelFile, dest: Path, *, mirror: str | None = None,
             progress: Progress = print_progress) -> Path:
     """Download ``file`` into ``dest`` (from ``mirror``/<file name of its URL> if given)."""
-    url = f"{mirror.rstrip('/')}/{file.url.rsplit('/', 1)[1]}" if mirror else file.url
-    payload = _payload(file, _fetch(url, file.name, progress))
+    served_name = file.url.rsplit("/", 1)[1]
+    url = f"{mirror.rstrip('/')}/{served_name}" if mirror else file.url
+    hint = (f"give --mirror URL (a server of {served_name}), or put {file.name} in {dest} "
+            "by hand; nvr needs neither: it ships this model")
+    payload = _payload(file, _fetch(url, file.name, progress, hint))
     digest = hashlib.sha256(payload).hexdigest()
     if digest != file.sha256:
         raise DownloadError(f"{file.name}: sha256 {digest} does not match the expected "

@@ -7,6 +7,7 @@ The factories only describe the detectors: each is called in its worker's thread
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,13 @@ from nvr.config import ConfigError, NvrConfig
 from nvr.data import DEFAULT_LABELS, DEFAULT_MODEL
 from nvr.detection.backends import ONNX_INSTALL_HINT, create_detector
 from nvr.detection.detector import Detector
+
+log = logging.getLogger(__name__)
+
+
+def detects(config: NvrConfig) -> bool:
+    """Whether any camera runs object detection (and so needs a model)."""
+    return any(camera.detect.enabled for camera in config.cameras.values())
 
 
 def _kinds(config: NvrConfig) -> set[str]:
@@ -70,8 +78,9 @@ def _input_size(config: NvrConfig, model: Path, labels: Path,
     """The tensor size to give the detectors.
 
     TFLite models take only their own size: ``model.width`` x ``model.height`` when set must
-    match it, and when unset the model's own size is used (the default SSD takes 300x300,
-    Frigate's default is 320). ONNX models letterbox any size: the configured one.
+    match it, and when unset the model's own size is used. Without ``model.path`` a size that
+    is not the default SSD's (300x300) is the one of Frigate's own default model (320): it is
+    ignored with a warning. ONNX models letterbox any size: the configured one.
     """
     size = (config.model.width, config.model.height)
     if "onnx" in _kinds(config):
@@ -85,6 +94,10 @@ def _input_size(config: NvrConfig, model: Path, labels: Path,
     if not {"width", "height"} & config.model.model_fields_set or probe.input_size == size:
         return probe.input_size
     width, height = probe.input_size
+    if config.model.path is None:
+        log.warning("model.width/model.height: %dx%d ignored: nvr's default model takes %dx%d "
+                    "(set model.path to use a model of another size)", *size, width, height)
+        return probe.input_size
     raise ConfigError(source, [
         f"model.width/model.height: {size[0]}x{size[1]}, but {model} takes {width}x{height} "
         f"input; set model.width: {width} and model.height: {height}"])
