@@ -211,3 +211,37 @@ def test_palette_and_colours() -> None:
     assert rgb_to_yuv((255, 255, 255), full_range=True) == (255, 128, 128)
     assert rgb_to_yuv((0, 0, 0), full_range=True) == (0, 128, 128)
     assert rgb_to_yuv((255, 0, 0), full_range=True) == (76, 85, 255)
+
+
+def label_and_zone_sizes(frame: np.ndarray, out_height: int | None) -> tuple[int, int, float]:
+    """Height of a box's label, thickness of a zone's edge and the share of that edge shown
+    in the zone's colour, on the rendered output (pixels that changed from the plain one)."""
+    label_color, zone_color = TAB10[2], TAB10[1]
+    overlays = Overlays(
+        objects=(TrackedBox("person", 0.87, 30000, (300, 150, 420, 400), label_color, True),),
+        zones=(ZoneOutline("door", [(500, 380), (740, 380), (620, 250)], zone_color, False),),
+    )
+    plain = decode(render_jpeg(frame, WIDTH, HEIGHT, out_height=out_height)).astype(int)
+    drawn = decode(render_jpeg(frame, WIDTH, HEIGHT, overlays, out_height)).astype(int)
+    changed = np.abs(drawn - plain).max(axis=2) > 40
+    scale = plain.shape[0] / HEIGHT
+    top, left = round(150 * scale), round(300 * scale)
+    label_rows = changed[:top, left + 2:left + round(60 * scale)].mean(axis=1) > 0.5
+    label_height = int(label_rows[::-1].argmin())  # changed rows right above the box
+    column = round(620 * scale)
+    edge = changed[round(330 * scale):round(430 * scale), column]
+    in_colour = np.abs(drawn[round(330 * scale):round(430 * scale), column][edge]
+                       - zone_color).max(axis=1) < 60
+    return label_height, int(edge.sum()), float(in_colour.mean())
+
+
+@pytest.mark.parametrize("out_height", [270, None, 1080])
+def test_labels_and_zone_outlines_are_legible_at_every_size(frame: np.ndarray,
+                                                            out_height: int | None) -> None:
+    label_height, zone_thickness, zone_in_colour = label_and_zone_sizes(frame, out_height)
+    height = out_height or HEIGHT
+    # Glyphs at least 14 px high (the label box 22 px) and a fortieth of the picture.
+    assert label_height >= max(22, height / 40), label_height
+    assert label_height <= height / 10
+    assert zone_thickness >= max(2, height // 250), zone_thickness
+    assert zone_in_colour >= 0.5, zone_in_colour

@@ -2,10 +2,10 @@
 docs/compatibility.md#overlays).
 
 Frigate 0.8 draws on the full-size frame and then resizes. Here the frame is resized first
-and the overlays are drawn on the output, with coordinates and line widths scaled to it and
+and the overlays are drawn on the output, with coordinates scaled to it and line widths and
 text sized to its height: the same picture, but lines and labels stay crisp and legible at
-small sizes (MJPEG streams at h=360), and a frame is never copied at full size just to be
-drawn on. Drawing uses limited-range colours; the whole output is expanded to full range
+any size (MJPEG streams at h=270, 4K snapshots), and a frame is never copied at full size
+just to be drawn on. Drawing uses limited-range colours; the whole output is expanded to full range
 just before encoding.
 """
 
@@ -37,6 +37,12 @@ BLACK, WHITE = (0, 0, 0), (255, 255, 255)
 RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
 # Height of a label box and of the timestamp as a share of the output height.
 LABEL_HEIGHT, TIMESTAMP_HEIGHT = 0.028, 0.04
+# Text is drawn at least twice the font's size (glyphs 14 px high) on outputs this high or
+# higher: smaller is not legible in a live view or a snapshot.
+LEGIBLE_TEXT_FROM = 240
+# Line widths are given for an output this high and scale with it, never below 2 px for a
+# line of 2 or more: at h=270 a 1 px outline disappears into the footage.
+LINE_REFERENCE_HEIGHT = 480
 JPEG_QUALITY = 70  # of every JPEG nvr makes, as Frigate 0.8's
 TIMESTAMP_FORMAT = "%m/%d/%Y %H:%M:%S"
 
@@ -202,10 +208,11 @@ class _Canvas:
         return rgb_to_yuv(color, self.full_range)
 
     def thickness(self, thickness: int) -> int:
-        return max(1, round(thickness * self.scale_y))
+        return max(min(thickness, 2), round(thickness * self.height / LINE_REFERENCE_HEIGHT))
 
     def text_scale(self, share: float) -> int:
-        return max(1, round(share * self.height / text_size("0", 1)[1]))
+        legible = 2 if self.height >= LEGIBLE_TEXT_FROM else 1
+        return max(legible, round(share * self.height / text_size("0", 1)[1]))
 
     def rectangle(self, box: Box, color: tuple[int, int, int], thickness: int) -> None:
         x1, y1 = round(box[0] * self.scale_x), round(box[1] * self.scale_y)
