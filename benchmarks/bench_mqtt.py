@@ -140,8 +140,10 @@ async def one_round(frames: list[np.ndarray], detector: Any, port: int) -> dict[
             await trio.sleep_until(start + index / FPS)
             began = time.monotonic()
             boxes = motion.detect(planes(frame, WIDTH, HEIGHT).y)
-            found, _ = await frame_detector.detect(frame, boxes, objects.tracked_boxes())
-            update = objects.update(frame, False, time.time(), found)
+            now_time = time.time()
+            found, regions = await frame_detector.detect(frame, boxes, objects.tracked_boxes(),
+                                                         objects.due_for_check(now_time))
+            update = objects.update(frame, False, now_time, found, regions)
             topics.frame_done(update, objects.objects.values(), time.time())
             now = Counter(obj.label for obj in objects.objects.values()
                           if not obj.false_positive)["person"]

@@ -85,10 +85,11 @@ async def one_round(frames: list[np.ndarray], decode_seconds: float, config,
         frame_time = index / FPS
         boxes = timed(totals, "motion", lambda f=frame: motion.detect(planes(f, WIDTH, HEIGHT).y))
         start = time.perf_counter()
-        found, _ = await frame_detector.detect(frame, boxes, objects.tracked_boxes())
+        found, regions = await frame_detector.detect(frame, boxes, objects.tracked_boxes(),
+                                                     objects.due_for_check(frame_time))
         totals["detection"] += time.perf_counter() - start
-        timed(totals, "tracking", lambda f=frame, t=frame_time, d=found:
-              objects.update(f, False, t, d))
+        timed(totals, "tracking", lambda f=frame, t=frame_time, d=found, r=regions:
+              objects.update(f, False, t, d, r))
         registered.update(objects.objects)
     return totals, calls, len(registered)
 

@@ -88,14 +88,16 @@ class FrameProcessor:
         if detector is not None:
             motion = await trio.to_thread.run_sync(self.motion_boxes, frame)
             try:
-                detections, regions = await detector.detect(frame.buffer, motion,
-                                                            self.objects.tracked_boxes())
+                detections, regions = await detector.detect(
+                    frame.buffer, motion, self.objects.tracked_boxes(),
+                    self.objects.due_for_check(frame.time))
             except DetectorError:
                 # Logged by the pool. What the frame shows is unknown: leave the objects
                 # as they are rather than count them unseen (and end their events).
                 detections = None
         if detections is not None:
-            update = self.objects.update(frame.buffer, frame.full_range, frame.time, detections)
+            update = self.objects.update(frame.buffer, frame.full_range, frame.time, detections,
+                                         regions)
             for observer in observers:
                 observer.frame_done(update, self.objects.objects.values(), frame.time)
         tracked = tuple(

@@ -47,8 +47,10 @@ def test_minimal_config_resolves_to_reference_defaults(write_config: Callable[..
 
     camera = view["cameras"]["back"]
     commands = camera.pop("ffmpeg_cmds")
-    # Deliberate difference: nvr runs no RTMP server, so rtmp is off unless asked for.
-    assert camera == {**REFERENCE_CAMERA, "rtmp": {"enabled": False}}
+    # Deliberate differences: nvr runs no RTMP server, so rtmp is off unless asked for; and
+    # detect has two keys of nvr's own (nvr.tracking.tracker).
+    assert camera == {**REFERENCE_CAMERA, "rtmp": {"enabled": False}, "detect": {
+        **REFERENCE_CAMERA["detect"], "empty_timeout": 1.0, "stationary_interval": 1.0}}
     assert commands == [{
         "roles": ["detect", "rtmp"],
         "cmd": f"{ffmpeg_executable()} -hide_banner -loglevel warning -avoid_negative_ts "

@@ -71,8 +71,21 @@ async def test_person_found_in_frame_coordinates(write_config, ssd, frame) -> No
 
 async def test_no_motion_no_detection(write_config, ssd, frame) -> None:
     detector, calls = frame_detector(camera(write_config), ssd)
-    assert await detector.detect(frame, [], [(209, 16, 565, 428)]) == ([], [])
+    assert await detector.detect(frame, [], [("person", PERSON)]) == ([], [])
     assert calls == []
+
+
+async def test_a_still_tracked_object_is_searched_without_motion(write_config, ssd,
+                                                                 frame) -> None:
+    detector, calls = frame_detector(camera(write_config), ssd)
+    found, regions = await detector.detect(frame, [], [("person", PERSON)], still=[PERSON])
+    [person] = [d for d in found if d.label == "person"]
+    assert near(person.box, PERSON, 0.05 * W), person.box
+    assert len(calls) == len(regions) >= 1
+    # Found without motion, she is kept as the tracked person; were the tracked object there
+    # of another label, a person standing there would be still background.
+    found, _ = await detector.detect(frame, [], [("tie", PERSON)], still=[PERSON])
+    assert [d for d in found if d.label == "person"] == []
 
 
 async def test_objects_that_do_not_touch_motion_are_dropped(write_config, ssd, frame) -> None:

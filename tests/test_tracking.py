@@ -81,6 +81,58 @@ def test_the_gate_widens_while_an_object_is_unseen() -> None:
     assert [matched_id for matched_id, _ in update.matched] == [object_id]
 
 
+BOX = (100, 100, 160, 260)
+AROUND = (0, 0, 300, 300)  # a searched region holding BOX
+
+
+def test_an_object_looked_for_and_missed_ends_after_the_empty_timeout() -> None:
+    tracker = ObjectTracker(max_disappeared=25, empty_timeout=1.0)
+    [(object_id, _)] = tracker.update([seen("person", BOX)], 0.0).registered
+    for time in (0.2, 0.4, 0.6, 0.8):
+        assert tracker.update([], time, [AROUND]).missing == [object_id]
+    assert tracker.update([], 1.0, [(0, 0, 120, 120)]).unseen == [object_id]  # not held
+    assert tracker.update([], 1.2, [AROUND]).removed == [object_id]  # missed since 0.2
+
+
+def test_an_object_not_looked_at_is_kept_for_max_disappeared_frames() -> None:
+    tracker = ObjectTracker(max_disappeared=3, empty_timeout=0.1)
+    [(object_id, _)] = tracker.update([seen("person", BOX)], 0.0).registered
+    for time in (1.0, 2.0, 3.0):
+        assert tracker.update([], time, [(400, 0, 700, 300)]).unseen == [object_id]
+    assert tracker.update([], 4.0).removed == [object_id]
+
+
+def test_a_match_ends_the_missing_stretch() -> None:
+    tracker = ObjectTracker(max_disappeared=25, empty_timeout=1.0)
+    [(object_id, _)] = tracker.update([seen("person", BOX)], 0.0).registered
+    tracker.update([], 0.2, [AROUND])  # one missed frame: the detector's score dipped
+    assert [i for i, _ in tracker.update([seen("person", BOX)], 0.4, [AROUND]).matched] == [
+        object_id]
+    for time in (0.6, 0.8, 1.0, 1.2):
+        assert tracker.update([], time, [AROUND]).missing == [object_id]
+
+
+def test_someone_arriving_after_an_object_was_missed_is_a_new_object() -> None:
+    tracker = ObjectTracker(max_disappeared=25, empty_timeout=2.0)
+    [(left_id, _)] = tracker.update([seen("person", BOX)], 0.0).registered
+    tracker.update([], 0.2, [AROUND])  # she left: her place searched, empty
+    # Near her place (within the gate of an unseen object) but not on it.
+    update = tracker.update([seen("person", (170, 100, 230, 260))], 0.4, [AROUND])
+    assert update.matched == [] and len(update.registered) == 1
+    assert update.missing == [left_id]
+
+
+def test_objects_due_for_a_check_without_motion() -> None:
+    tracker = ObjectTracker(max_disappeared=25, empty_timeout=1.0)
+    tracker.update([seen("person", BOX), seen("car", (400, 300, 600, 400))], 0.0)
+    assert tracker.due_for_check(0.5, interval=1.0) == []
+    assert tracker.due_for_check(1.0, interval=1.0) == [BOX, (400, 300, 600, 400)]
+    tracker.update([seen("car", (400, 300, 600, 400))], 1.0, [AROUND, (350, 200, 650, 432)])
+    # The person was searched and missed: she is checked every frame until she is found or
+    # gone; the car was just seen.
+    assert tracker.due_for_check(1.2, interval=1.0) == [BOX]
+
+
 def tracked(detection: ObjectDetection, threshold: float = 0.7) -> TrackedObject:
     return TrackedObject("1.0-abcdef", "cam", detection, 1.0, threshold)
 
@@ -188,3 +240,16 @@ def test_best_images_survive_a_restart(tmp_path) -> None:
     resized = BestObjects(tmp_path / "best", timeout=60)
     resized.load(W * 2, H * 2)  # the camera's size changed: the old image does not fit
     assert resized.frames == {}
+
+
+def test_a_frame_that_did_not_look_adds_no_score() -> None:
+    first = seen("person", BOX, 0.9)
+    obj = tracked(first)
+    step(obj, first, 1.0)
+    step(obj, seen("person", BOX, 0.8), 1.2)
+    assert not obj.false_positive
+    for time in (1.4, 1.6, 1.8, 2.0):
+        obj.update(None, new_frame(W, H), False, time, (), (W, H), looked_at=False)
+    assert list(obj.score_history) == [0.9, 0.8] and obj.computed_score == 0.8
+    step(obj, None, 2.2)  # looked and missed
+    assert list(obj.score_history) == [0.9, 0.8, 0.0]

@@ -254,6 +254,10 @@ class MotionConfig(Block):
 class DetectConfig(Block):
     enabled: bool = True
     max_disappeared: PositiveInt | None = None
+    # Additions (nvr.tracking.tracker): seconds an object may be looked for and missed before
+    # it is gone, and seconds between searches of a still object where nothing moves.
+    empty_timeout: Annotated[float, Field(gt=0)] = 1.0
+    stationary_interval: Annotated[float, Field(gt=0)] = 1.0
 
 
 class CameraInputConfig(Block):

@@ -76,16 +76,20 @@ class FrameDetector:
         }
 
     async def detect(self, frame: np.ndarray, motion: Sequence[Box],
-                     tracked: Sequence[Box]) -> tuple[list[ObjectDetection], list[Box]]:
+                     tracked: Sequence[tuple[str, Box]],
+                     still: Sequence[Box] = ()) -> tuple[list[ObjectDetection], list[Box]]:
         """Detections in the I420 ``frame`` and the regions searched.
 
-        ``motion`` are the frame's motion boxes, ``tracked`` the boxes of tracked objects
-        (used where they touch motion). Without motion nothing is searched. A failed detector
-        call raises (DetectorError from the pool): the frame's detections are unknown.
+        ``motion`` are the frame's motion boxes, ``tracked`` the label and box of each tracked
+        object (its box searched where it touches motion), ``still`` boxes of tracked objects
+        to search even without motion (``CameraObjects.due_for_check``). With neither motion
+        nor such boxes nothing is searched. A failed detector call raises (DetectorError from
+        the pool): the frame's detections are unknown.
         """
-        if not motion:
+        wanted = [*motion, *still]
+        if not wanted:
             return [], []
-        regions = select_regions(motion, tracked, self.width, self.height)
+        regions = select_regions(wanted, [box for _, box in tracked], self.width, self.height)
         detections = await self._detect_in(frame, regions)
         for refinement in range(MAX_REFINEMENTS + 1):
             detections = self._suppress_duplicates(detections)
@@ -98,9 +102,11 @@ class FrameDetector:
                        for d in clipped]
             regions.extend(refined)
             detections.extend(await self._detect_in(frame, refined))
-        # Objects that do not touch any motion are stationary background.
-        moving = [d for d in detections if any(touches(d.box, box) for box in motion)]
-        return moving, regions
+        # What touches neither motion nor a tracked object of its label is still background
+        # (a parked car): it is not a new object.
+        kept = [d for d in detections if any(touches(d.box, box) for box in motion)
+                or any(label == d.label and touches(d.box, box) for label, box in tracked)]
+        return kept, regions
 
     async def _detect_in(self, frame: np.ndarray, regions: Sequence[Box]) -> list[ObjectDetection]:
         while len(self._tensors) < len(regions):

@@ -96,15 +96,20 @@ class TrackedObject:
         self.detected = True
 
     def update(self, detection: ObjectDetection | None, frame: np.ndarray, full_range: bool,
-               frame_time: float, zones: tuple[Zone, ...], size: tuple[int, int]) -> bool:
+               frame_time: float, zones: tuple[Zone, ...], size: tuple[int, int], *,
+               looked_at: bool = True) -> bool:
         """Apply one frame (``detection`` None: not seen in it); True if the change is
-        significant (a better best frame, or other zones for a true positive)."""
+        significant (a better best frame, or other zones for a true positive).
+
+        A frame that did not look at the object (``looked_at`` False: no region held it)
+        leaves its score history alone: it is no evidence either way."""
         if detection is not None:
             self._see(detection, frame_time)
             self.score_history.append(detection.score)
         else:
             self.detected = False
-            self.score_history.append(0.0)
+            if looked_at:
+                self.score_history.append(0.0)
         history = list(self.score_history)
         self.computed_score = statistics.median(history + [0.0] * (MIN_HISTORY - len(history)))
         self.top_score = max(self.top_score, self.computed_score)

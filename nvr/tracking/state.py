@@ -3,7 +3,7 @@ docs/compatibility.md#tracking, docs/compatibility.md#object-state)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -11,6 +11,7 @@ import numpy as np
 
 from nvr.config.schema import CameraConfig, FilterConfig
 from nvr.detection.frame import ObjectDetection
+from nvr.frames import Box
 from nvr.tracking.best import BestObjects
 from nvr.tracking.objects import TrackedObject, Zone
 from nvr.tracking.tracker import ObjectTracker
@@ -54,13 +55,15 @@ class CameraObjects:
         self.best = best
         self.thresholds = {label: config.objects.filters.get(label, FilterConfig()).threshold
                            for label in config.objects.track}
-        self.tracker = ObjectTracker(max_disappeared(config))
+        self.tracker = ObjectTracker(max_disappeared(config), config.detect.empty_timeout)
+        self.stationary_interval = config.detect.stationary_interval
         self.objects: dict[str, TrackedObject] = {}
 
     def update(self, frame: np.ndarray, full_range: bool, frame_time: float,
-               detections: list[ObjectDetection]) -> ObjectsUpdate:
-        """Track a processed frame's detections and update every object's state."""
-        tracked = self.tracker.update(detections, frame_time)
+               detections: list[ObjectDetection], searched: Sequence[Box] = ()) -> ObjectsUpdate:
+        """Track a processed frame's detections, found in the regions ``searched``, and update
+        every object's state."""
+        tracked = self.tracker.update(detections, frame_time, searched)
         update = ObjectsUpdate()
         for object_id in tracked.removed:
             obj = self.objects.pop(object_id)
@@ -70,10 +73,12 @@ class CameraObjects:
             self.objects[object_id] = TrackedObject(object_id, self.name, detection, frame_time,
                                                     self.thresholds[detection.label])
         seen = dict(tracked.matched + tracked.registered)
+        not_looked_at = set(tracked.unseen)
         for object_id, obj in self.objects.items():
             was_false_positive = obj.false_positive
             significant = obj.update(seen.get(object_id), frame, full_range, frame_time,
-                                     self.zones, self.size)
+                                     self.zones, self.size,
+                                     looked_at=object_id not in not_looked_at)
             if was_false_positive and not obj.false_positive:
                 update.confirmed.append(obj)
             elif significant and not obj.false_positive:
@@ -91,5 +96,11 @@ class CameraObjects:
         self.tracker.tracks.clear()
         return ended
 
-    def tracked_boxes(self) -> list[tuple[int, int, int, int]]:
-        return [obj.box for obj in self.objects.values()]
+    def tracked_boxes(self) -> list[tuple[str, Box]]:
+        """The label and box of every tracked object."""
+        return [(obj.label, obj.box) for obj in self.objects.values()]
+
+    def due_for_check(self, frame_time: float) -> list[Box]:
+        """Boxes of objects to search in this frame even where nothing moves: still objects
+        every ``detect.stationary_interval`` s, objects found missing every frame."""
+        return self.tracker.due_for_check(frame_time, self.stationary_interval)

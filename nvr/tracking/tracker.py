@@ -3,8 +3,17 @@ docs/compatibility.md#tracking).
 
 Differences from Frigate 0.8, on purpose: a detection only matches an object of the same
 label that it overlaps or that is near enough (a gate that widens while the object is
-unseen), instead of any object anywhere in the frame; and every label is processed in every
-frame (Frigate 0.8 stopped at the first label with no tracked objects).
+unseen), instead of any object anywhere in the frame; every label is processed in every
+frame (Frigate 0.8 stopped at the first label with no tracked objects); and an object is
+told apart from a visit that ended (docs/compatibility.md#tracking):
+
+- *looked at and missing*: the detector searched a region holding the object's box and did
+  not find it. The object is gone once that has lasted ``empty_timeout`` seconds, and until
+  then only a detection overlapping its box is taken for it: someone walking in after it
+  left starts an object (an event) of their own.
+- *not looked at*: no region covered it (no motion there, nothing searched). That says
+  nothing about the object, so it is kept for ``max_disappeared`` frames, and re-checked
+  by the caller (``due_for_check``) so that a still object stays tracked while it is there.
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ from __future__ import annotations
 import math
 import random
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from nvr.detection.frame import ObjectDetection
@@ -42,59 +52,95 @@ def iou(a: Box, b: Box) -> float:
     return overlap / union if union > 0 else 0.0
 
 
+LOOKED_AT = 0.9  # share of a box inside a searched region for the box to count as looked at
+
+
+def looked_at(box: Box, regions: Sequence[Box]) -> bool:
+    """Whether one of ``regions`` holds (nearly) all of ``box``."""
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    for region in regions:
+        width = min(box[2], region[2]) - max(box[0], region[0])
+        height = min(box[3], region[3]) - max(box[1], region[1])
+        if width > 0 and height > 0 and width * height >= LOOKED_AT * area:
+            return True
+    return False
+
+
 @dataclass
 class Track:
-    """What the tracker knows of an object: where it was last seen."""
+    """What the tracker knows of an object: where it was last seen, when its box was last
+    searched, and since when the searches find it missing (None: it was found)."""
 
     id: str
     label: str
     box: Box
+    last_looked: float
     disappeared: int = 0
+    missing_since: float | None = None
 
 
 @dataclass
 class TrackerUpdate:
-    """The outcome of one frame: ids new, seen again, unseen (but kept) and gone."""
+    """The outcome of one frame: ids new, seen again, looked at and missing (kept), not looked
+    at (kept) and gone."""
 
     registered: list[tuple[str, ObjectDetection]] = field(default_factory=list)
     matched: list[tuple[str, ObjectDetection]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
     unseen: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
 
 
 class ObjectTracker:
-    """Tracks objects across frames; an object unseen for more than ``max_disappeared``
-    frames in a row is removed."""
+    """Tracks objects across frames. An object is removed once the detector has looked for it
+    and missed it for ``empty_timeout`` seconds, or after ``max_disappeared`` frames in a row
+    without a match."""
 
-    def __init__(self, max_disappeared: int) -> None:
+    def __init__(self, max_disappeared: int, empty_timeout: float = 1.0) -> None:
         self.max_disappeared = max_disappeared
+        self.empty_timeout = empty_timeout
         self.tracks: dict[str, Track] = {}
 
-    def update(self, detections: list[ObjectDetection], frame_time: float) -> TrackerUpdate:
-        """Match a frame's detections to the tracked objects."""
+    def update(self, detections: list[ObjectDetection], frame_time: float,
+               searched: Sequence[Box] = ()) -> TrackerUpdate:
+        """Match a frame's detections, found in the regions ``searched``, to the objects."""
         update = TrackerUpdate()
         unmatched = list(range(len(detections)))
         for track_id, index in self._matches(detections):
             track = self.tracks[track_id]
             track.box, track.disappeared = detections[index].box, 0
+            track.last_looked, track.missing_since = frame_time, None
             update.matched.append((track_id, detections[index]))
             unmatched.remove(index)
         seen = {track_id for track_id, _ in update.matched}
         for track in list(self.tracks.values()):
             if track.id in seen:
                 continue
-            if track.disappeared >= self.max_disappeared:
+            missing = looked_at(track.box, searched)
+            if missing:
+                track.last_looked = frame_time
+                if track.missing_since is None:
+                    track.missing_since = frame_time
+            missed_for = (frame_time - track.missing_since
+                          if missing and track.missing_since is not None else 0.0)
+            if track.disappeared >= self.max_disappeared or missed_for >= self.empty_timeout:
                 del self.tracks[track.id]
                 update.removed.append(track.id)
-            else:
-                track.disappeared += 1
-                update.unseen.append(track.id)
+                continue
+            track.disappeared += 1
+            (update.missing if missing else update.unseen).append(track.id)
         for index in unmatched:
             detection = detections[index]
-            track = Track(new_object_id(frame_time), detection.label, detection.box)
+            track = Track(new_object_id(frame_time), detection.label, detection.box, frame_time)
             self.tracks[track.id] = track
             update.registered.append((track.id, detection))
         return update
+
+    def due_for_check(self, frame_time: float, interval: float) -> list[Box]:
+        """Boxes to search even without motion: objects not looked at for ``interval`` s, and
+        objects found missing (so that a visit that ended ends within ``empty_timeout``)."""
+        return [track.box for track in self.tracks.values()
+                if track.missing_since is not None or frame_time - track.last_looked >= interval]
 
     def _matches(self, detections: list[ObjectDetection]) -> list[tuple[str, int]]:
         """Greedy matching, closest pairs first, of objects and detections that may match."""
@@ -122,12 +168,15 @@ class ObjectTracker:
         """Centroid distance of ``box`` from the track, or None if outside its gate.
 
         Overlapping boxes always qualify; otherwise the distance may be at most the larger
-        side of the tracked box times a factor that grows while the object is unseen.
+        side of the tracked box times a factor that grows while the object is unseen. An
+        object found missing takes overlapping boxes only.
         """
         (ax, ay), (bx, by) = centroid(track.box), centroid(box)
         distance = math.hypot(ax - bx, ay - by)
         if iou(track.box, box) > 0:
             return distance
+        if track.missing_since is not None:
+            return None
         size = max(track.box[2] - track.box[0], track.box[3] - track.box[1])
         gate = size * (GATE + GATE_GROWTH * track.disappeared)
         return distance if distance <= gate else None
