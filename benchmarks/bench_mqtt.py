@@ -122,7 +122,7 @@ async def one_round(frames: list[np.ndarray], detector: Any, port: int) -> dict[
         return await trio.to_thread.run_sync(detector.detect, tensor, min_score)
 
     motion = MotionDetector(WIDTH, HEIGHT, frame_height=config.motion.frame_height)
-    frame_detector = FrameDetector(config, detect, detector.input_size, lambda: None)
+    frame_detector = FrameDetector(config, detect, detector.input_size)
     objects = CameraObjects("bench", config, (), BestObjects(None, 60))
     watcher = CountWatcher(port)
     changes: list[tuple[float, bytes]] = []  # when a frame that changed the count started
@@ -142,7 +142,8 @@ async def one_round(frames: list[np.ndarray], detector: Any, port: int) -> dict[
             boxes = motion.detect(planes(frame, WIDTH, HEIGHT).y)
             now_time = time.time()
             found, regions = await frame_detector.detect(frame, boxes, objects.tracked_boxes(),
-                                                         objects.due_for_check(now_time))
+                                                         objects.due_for_check(now_time),
+                                                         objects.still_boxes(now_time))
             update = objects.update(frame, False, now_time, found, regions)
             topics.frame_done(update, objects.objects.values(), time.time())
             now = Counter(obj.label for obj in objects.objects.values()

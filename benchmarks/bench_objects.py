@@ -29,7 +29,7 @@ from nvr.capture.decode import decode_file, split_frames
 from nvr.config import load_config
 from nvr.config.schema import CameraConfig
 from nvr.detection import create_detector
-from nvr.detection.frame import FrameDetector
+from nvr.detection.frame import DetectorCalls, FrameDetector
 from nvr.frames import planes
 from nvr.tracking.best import BestObjects
 from nvr.tracking.state import CameraObjects
@@ -68,17 +68,13 @@ async def one_round(frames: list[np.ndarray], decode_seconds: float, config,
                     detector) -> tuple[dict[str, float], int, int]:
     totals = dict.fromkeys(STAGES, 0.0)
     totals["decode"] = decode_seconds
-    calls = 0
-
-    def count() -> None:
-        nonlocal calls
-        calls += 1
+    calls = DetectorCalls()
 
     async def detect(tensor: np.ndarray, min_score: float):
         return detector.detect(tensor, min_score)
 
     motion = MotionDetector(WIDTH, HEIGHT, frame_height=config.motion.frame_height)
-    frame_detector = FrameDetector(config, detect, detector.input_size, count)
+    frame_detector = FrameDetector(config, detect, detector.input_size, calls.add)
     objects = CameraObjects("bench", config, (), BestObjects(None, 60))
     registered = set()
     for index, frame in enumerate(frames):
@@ -86,12 +82,13 @@ async def one_round(frames: list[np.ndarray], decode_seconds: float, config,
         boxes = timed(totals, "motion", lambda f=frame: motion.detect(planes(f, WIDTH, HEIGHT).y))
         start = time.perf_counter()
         found, regions = await frame_detector.detect(frame, boxes, objects.tracked_boxes(),
-                                                     objects.due_for_check(frame_time))
+                                                     objects.due_for_check(frame_time),
+                                                     objects.still_boxes(frame_time))
         totals["detection"] += time.perf_counter() - start
         timed(totals, "tracking", lambda f=frame, t=frame_time, d=found, r=regions:
               objects.update(f, False, t, d, r))
         registered.update(objects.objects)
-    return totals, calls, len(registered)
+    return totals, calls.calls, len(registered)
 
 
 def whole_frame_every_frame(frames: list[np.ndarray], detector) -> float:

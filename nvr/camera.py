@@ -12,6 +12,7 @@ from nvr.capture.handoff import FrameHandoff
 from nvr.capture.pool import FramePool
 from nvr.config.ffmpeg import camera_commands
 from nvr.config.schema import CameraConfig, MediaConfig
+from nvr.detection.frame import DetectorCalls
 from nvr.events.recorder import EventRecorder
 from nvr.live_view import LiveView
 from nvr.processing import FrameProcessor, ProcessedFrame
@@ -57,9 +58,15 @@ class Camera:
                              self.processor.zone_outlines)
         self.capture_pid = 0
         self.process_fps, self.detection_fps = RateCounter(), RateCounter()
+        self.detector_calls = DetectorCalls()
         # Set while nvr.camera_tasks runs the camera.
         self.recorder: EventRecorder | None = None
         self.clips: EventClips | None = None
+
+    def count_detector_call(self, found: bool) -> None:
+        """One detector call of this camera's frames, and whether it found a tracked label."""
+        self.detection_fps.add()
+        self.detector_calls.add(found)
 
     def supports(self, switch: Switch) -> bool:
         """Whether ``switch`` can be on: detection needs a detector, clips a clips input."""

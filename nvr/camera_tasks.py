@@ -21,10 +21,11 @@ from nvr.tasks import restart_forever, run_every
 BEST_SAVE_TIMEOUT = 5.0  # s the last best images may take to write at shutdown
 
 
-async def run_camera(camera: Camera, detectors: DetectorPool | None,
-                     store: EventStore) -> None:
+async def run_camera(camera: Camera, detectors: DetectorPool | None, store: EventStore,
+                     frame_detector: type[FrameDetector] = FrameDetector) -> None:
     """Capture, process and record until cancelled; ``detectors`` is None when the camera
-    does not detect.
+    does not detect. ``frame_detector`` decides where in a frame to call them (``nvr bench``
+    measures its baselines by giving another).
 
     Each part (the pipeline, the event recorder, clip building, best-image saving, the
     segment writers) is retried on its own after any failure (``nvr.tasks``), so a crash
@@ -43,8 +44,8 @@ async def run_camera(camera: Camera, detectors: DetectorPool | None,
     # Made even while detection is off: the detect switch may turn it on.
     detector = None
     if detectors is not None:
-        detector = FrameDetector(config, detectors.detect, detectors.input_size,
-                                 camera.detection_fps.add)
+        detector = frame_detector(config, detectors.detect, detectors.input_size,
+                                  camera.count_detector_call)
 
     async def save_best() -> None:
         # The unsaved frames are taken here, on the event loop that chooses them.

@@ -90,7 +90,8 @@ class FrameProcessor:
             try:
                 detections, regions = await detector.detect(
                     frame.buffer, motion, self.objects.tracked_boxes(),
-                    self.objects.due_for_check(frame.time))
+                    recheck=self.objects.due_for_check(frame.time),
+                    still=self.objects.still_boxes(frame.time))
             except DetectorError:
                 # Logged by the pool. What the frame shows is unknown: leave the objects
                 # as they are rather than count them unseen (and end their events).

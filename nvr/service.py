@@ -28,6 +28,7 @@ from nvr.config import ConfigError, NvrConfig
 from nvr.config.ffmpeg import ffmpeg_executable, ffmpeg_version, use_ffmpeg
 from nvr.config.schema import WebConfig
 from nvr.config.secrets import Redactor
+from nvr.detection.frame import FrameDetector
 from nvr.detection.labels import load_labels
 from nvr.detection.setup import DetectorSetup, detector_setup, detects, model_files
 from nvr.detection.workers import DetectorError, DetectorPool
@@ -70,6 +71,8 @@ class Service:
     store: EventStore | None = None
     detectors: DetectorPool | None = None
     mqtt: MqttService | None = None
+    # Where in a frame the detectors are called; ``nvr bench`` gives its baselines here.
+    frame_detector: type[FrameDetector] = FrameDetector
 
     def __post_init__(self) -> None:
         self.redactor = Redactor.of(self.config, os.environ)
@@ -158,7 +161,8 @@ class Service:
                     self.detectors = pool
                 if cameras:
                     for name, camera in self.cameras.items():
-                        supervised(f"camera {name}", run_camera, camera, self.detectors, store)
+                        supervised(f"camera {name}", run_camera, camera, self.detectors, store,
+                                   self.frame_detector)
                 if cameras and config.mqtt is not None:
                     self.mqtt = MqttService(config.mqtt, self.cameras, self.stats)
                     supervised("mqtt", self.mqtt.run)

@@ -50,7 +50,7 @@ def frame_detector(config, ssd) -> tuple[FrameDetector, list[float]]:
         calls.append(min_score)
         return ssd.detect(tensor, min_score)
 
-    return FrameDetector(config, detect, ssd.input_size, lambda: None), calls
+    return FrameDetector(config, detect, ssd.input_size), calls
 
 
 def near(box, truth, tolerance: float) -> bool:
@@ -78,13 +78,13 @@ async def test_no_motion_no_detection(write_config, ssd, frame) -> None:
 async def test_a_still_tracked_object_is_searched_without_motion(write_config, ssd,
                                                                  frame) -> None:
     detector, calls = frame_detector(camera(write_config), ssd)
-    found, regions = await detector.detect(frame, [], [("person", PERSON)], still=[PERSON])
+    found, regions = await detector.detect(frame, [], [("person", PERSON)], recheck=[PERSON])
     [person] = [d for d in found if d.label == "person"]
     assert near(person.box, PERSON, 0.05 * W), person.box
     assert len(calls) == len(regions) >= 1
     # Found without motion, she is kept as the tracked person; were the tracked object there
     # of another label, a person standing there would be still background.
-    found, _ = await detector.detect(frame, [], [("tie", PERSON)], still=[PERSON])
+    found, _ = await detector.detect(frame, [], [("tie", PERSON)], recheck=[PERSON])
     assert [d for d in found if d.label == "person"] == []
 
 

@@ -6,6 +6,11 @@ motion, the CPU detector on the given model, tracking, events). N grows (1, 2, 4
 bisection; at most 4 in quick mode) until a camera skips frames or processes fewer than 95 %
 of the frames it receives. The baseline, measured in the same run, is what an NVR without
 motion gating could do: the detector on every whole frame, 1 / (fps x inference time).
+
+At the capacity found, the cost of a camera (CPU of the whole process tree, ffmpeg included;
+PSS; detector calls per second and the share that found nothing) is set beside the same
+cameras run with the baseline way of calling the detector (``nvr.bench.strategies``: one
+call per frame with motion, over the whole motion area).
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +29,8 @@ import trio
 from nvr._fast.regions import crop_to_tensor
 from nvr.bench.footage import FPS, MOTION_WARM_UP, detector_threads, service_config
 from nvr.bench.model import BenchInputs, Figure, Progress, Stat
-from nvr.bench.procfs import total_cpu_seconds, total_rss_bytes
+from nvr.bench.procfs import total_cpu_seconds, total_pss_bytes, total_rss_bytes
+from nvr.bench.strategies import DETECT_SETTINGS, STRATEGIES
 from nvr.bench.workload import VideoInfo, probe
 from nvr.camera import Camera
 from nvr.capture.decode import decode_file, split_frames
@@ -30,6 +38,7 @@ from nvr.detection import create_detector
 from nvr.frames import planes
 from nvr.rates import RateCounter
 from nvr.service import Service, prepare_media_folders
+from nvr.tracking.state import ObjectsUpdate
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +75,23 @@ class Window:
     keeps_up: bool
     cpu: float  # CPU seconds per second: this process and the cameras' ffmpeg processes
     rss: int  # bytes, the same processes, at the end of the window
+    pss: int  # bytes, the same processes (shared pages split between them)
     frames: int  # processed frames seen
     with_motion: int  # of which had motion
+    calls: float  # detector calls per second, all cameras
+    empty_calls: int  # calls that found nothing tracked
+    all_calls: int
+    events: int  # true positives confirmed in the window (events started)
+
+
+class EventCount:
+    """A frame observer counting the objects that became true positives (events)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def frame_done(self, update: ObjectsUpdate, objects: object, frame_time: float) -> None:
+        self.count += len(update.confirmed)
 
 
 @dataclass(frozen=True)
@@ -105,33 +129,49 @@ async def _watch_motion(cameras: list[Camera], seen: dict[tuple[str, int], bool]
         await trio.sleep(1 / (4 * FPS))
 
 
-async def _window(cameras: list[Camera], seconds: float) -> Window:
+async def _window(cameras: list[Camera], seconds: float, events: EventCount) -> Window:
     for camera in cameras:
         _reset_rates(camera)
     pids = [camera.capture_pid for camera in cameras]
     seen: dict[tuple[str, int], bool] = {}
+    calls_before = [(camera.detector_calls.calls, camera.detector_calls.empty)
+                    for camera in cameras]
+    events_before = events.count
     cpu, wall = total_cpu_seconds(pids), time.monotonic()
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_watch_motion, cameras, seen)
         await trio.sleep(seconds)
         nursery.cancel_scope.cancel()
-    cpu = (total_cpu_seconds(pids) - cpu) / (time.monotonic() - wall)
+    elapsed = time.monotonic() - wall
+    cpu = (total_cpu_seconds(pids) - cpu) / elapsed
+    calls = sum(camera.detector_calls.calls - before
+                for camera, (before, _) in zip(cameras, calls_before, strict=True))
+    empty = sum(camera.detector_calls.empty - before
+                for camera, (_, before) in zip(cameras, calls_before, strict=True))
     stats = [camera.stats() for camera in cameras]
     for camera, camera_stats in zip(cameras, stats, strict=True):
         log.debug("%s: %s", camera.name, camera_stats)
     return Window(len(cameras), all(keeps_up(entry) for entry in stats), cpu,
-                  total_rss_bytes(pids), len(seen), sum(seen.values()))
+                  total_rss_bytes(pids), total_pss_bytes(pids), len(seen), sum(seen.values()),
+                  calls / elapsed, empty, calls, events.count - events_before)
 
 
-async def _trial(inputs: BenchInputs, video: VideoInfo, count: int,
-                 settings: Settings) -> Trial:
-    """Run the service with ``count`` cameras and measure it over the settings' windows."""
+async def trial(inputs: BenchInputs, video: VideoInfo, count: int, settings: Settings, *,
+                strategy: str = "nvr", offsets: Sequence[float] | None = None,
+                threads: int | None = None) -> Trial:
+    """Run the service with ``count`` cameras calling the detector the ``strategy`` way
+    (``nvr.bench.strategies``) and measure it over the settings' windows; ``offsets`` and
+    ``threads`` as in ``service_config``."""
     with tempfile.TemporaryDirectory(prefix="nvr-bench-capacity-") as folder:
         config = service_config(Path(folder), inputs.video, video, inputs.model, inputs.labels,
-                                count)
+                                count, offsets=offsets, threads=threads,
+                                detect_settings=DETECT_SETTINGS.get(strategy))
         prepare_media_folders(config, "bench")
-        service = Service(config)
+        service = Service(config, frame_detector=STRATEGIES[strategy])
         cameras = list(service.cameras.values())
+        events = EventCount()
+        for camera in cameras:
+            camera.frame_observers.append(events)
         async with trio.open_nursery() as nursery:
             await nursery.start(service.run_pipelines)
             with trio.fail_after(STARTUP_TIMEOUT):
@@ -140,8 +180,8 @@ async def _trial(inputs: BenchInputs, video: VideoInfo, count: int,
             await trio.sleep(settings.warm_up)
             windows = []
             for seconds in settings.windows:
-                windows.append(await _window(cameras, seconds))
-                if not windows[-1].keeps_up:
+                windows.append(await _window(cameras, seconds, events))
+                if not windows[-1].keeps_up and strategy == "nvr":
                     break  # one failed window decides it
             nursery.cancel_scope.cancel()
     return Trial(count, tuple(windows))
@@ -155,7 +195,7 @@ def _search(inputs: BenchInputs, video: VideoInfo, settings: Settings,
     def attempt(count: int) -> bool:
         progress(f"capacity: {count} camera{'s' if count > 1 else ''} at {video.size} "
                  f"{FPS} fps")
-        trials[count] = trio.run(_trial, inputs, video, count, settings)
+        trials[count] = trio.run(trial, inputs, video, count, settings)
         return trials[count].keeps_up
 
     good, bad, count = 0, None, 1
@@ -199,6 +239,12 @@ def _per_camera(values: list[float], cameras: int) -> Stat:
     return Stat.of([value / cameras for value in values])
 
 
+def empty_share(windows: Sequence[Window]) -> float:
+    """Percent of the windows' detector calls that found nothing tracked."""
+    calls = sum(window.all_calls for window in windows)
+    return 100 * sum(window.empty_calls for window in windows) / calls if calls else 0.0
+
+
 def run(inputs: BenchInputs, progress: Progress) -> list[Figure]:
     """The capacity figures: cameras, CPU and memory per camera, share of frames with motion."""
     settings = QUICK if inputs.quick else FULL
@@ -216,13 +262,30 @@ def run(inputs: BenchInputs, progress: Progress) -> list[Figure]:
     if capacity == settings.max_cameras:
         progress(f"capacity: at least {capacity} cameras: the search stops there"
                  f"{' in quick mode' if inputs.quick else ''}")
+    progress(f"capacity: {measured.cameras} camera{'s' if measured.cameras > 1 else ''} "
+             "calling the detector once per frame with motion, on all of it (baseline)")
+    baseline = trio.run(partial(trial, inputs, video, measured.cameras, settings,
+                                strategy="baseline")).windows
+    name = "one call per frame with motion, whole motion area"
+
+    def per_camera(windows: Sequence[Window], value: Callable[[Window], float]) -> Stat:
+        return _per_camera([value(window) for window in windows], measured.cameras)
+
+    def against_baseline(figure: str, unit: str, value: Callable[[Window], float]) -> Figure:
+        return Figure(GROUP, figure, unit, per_camera(windows, value),
+                      per_camera(baseline, value), name)
+
     return [
         Figure(GROUP, f"cameras at {video.size} {FPS} fps", "cameras",
                Stat.of([float(capacity)]), every_frame,
                "detector on every whole frame (estimate)", higher_is_better=True),
-        Figure(GROUP, "CPU per camera", "% of a core",
-               _per_camera([100 * window.cpu for window in windows], measured.cameras)),
-        Figure(GROUP, "memory per camera", "MB",
-               _per_camera([window.rss / 1e6 for window in windows], measured.cameras)),
+        against_baseline("CPU per camera", "% of a core", lambda window: 100 * window.cpu),
+        against_baseline("detector calls per camera-second", "calls/s",
+                         lambda window: window.calls),
+        Figure(GROUP, "detector calls that found nothing", "%", Stat.of([empty_share(windows)]),
+               Stat.of([empty_share(baseline)]), name),
+        against_baseline("memory per camera (PSS)", "MB", lambda window: window.pss / 1e6),
+        Figure(GROUP, "memory per camera (RSS)", "MB",
+               per_camera(windows, lambda window: window.rss / 1e6)),
         Figure(GROUP, "frames with motion", "%", Stat.of(motion or [0.0])),
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import textwrap
+from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -63,12 +64,19 @@ def start_offsets(video: Path, info: VideoInfo, cameras: int) -> list[float]:
 
 
 def service_config(folder: Path, video: Path, info: VideoInfo, model: Path, labels: Path,
-                   cameras: int, *, detect: bool = True) -> NvrConfig:
+                   cameras: int, *, detect: bool = True, offsets: Sequence[float] | None = None,
+                   detect_settings: Mapping[str, float] | None = None,
+                   threads: int | None = None) -> NvrConfig:
     """A config of ``cameras`` cameras of ``info``'s size, each reading ``video`` looped in
     real time at ``FPS`` fps and detecting with the CPU detector on ``model`` (without
     ``detect``: capture only); media, database and config file in ``folder``, web on an
-    ephemeral loopback port."""
-    starts = zip(camera_names(cameras), start_offsets(video, info, cameras), strict=True)
+    ephemeral loopback port. ``offsets``: where each camera starts in the file (default:
+    ``start_offsets``); ``detect_settings``: more keys of each camera's ``detect``; ``threads``:
+    the detector's (default: ``detector_threads()``)."""
+    if offsets is None:
+        offsets = start_offsets(video, info, cameras)
+    detect_block = "".join(f", {key}: {value}" for key, value in (detect_settings or {}).items())
+    starts = zip(camera_names(cameras), offsets, strict=True)
     blocks = "".join(f"""
           {name}:
             ffmpeg:
@@ -79,13 +87,13 @@ def service_config(folder: Path, video: Path, info: VideoInfo, model: Path, labe
             width: {info.width}
             height: {info.height}
             fps: {FPS}
-            detect: {{enabled: {str(detect).lower()}}}""" for name, offset in starts)
+            detect: {{enabled: {str(detect).lower()}{detect_block}}}""" for name, offset in starts)
     text = textwrap.dedent(f"""
         web: {{host: 127.0.0.1, port: 0}}
         media: {{clips: "{folder}/clips", recordings: "{folder}/rec", cache: "{folder}/cache",
                  min_free_mb: 0, min_free_percent: 0}}
         model: {{path: "{model.resolve()}", labelmap_path: "{labels.resolve()}"}}
-        detectors: {{cpu: {{type: cpu, num_threads: {detector_threads()}}}}}
+        detectors: {{cpu: {{type: cpu, num_threads: {threads or detector_threads()}}}}}
         cameras:""") + textwrap.indent(textwrap.dedent(blocks), "  ") + "\n"
     path = folder / "config.yml"
     path.write_text(text)

@@ -1,4 +1,4 @@
-"""CPU time and resident memory of processes, read from /proc (Linux)."""
+"""CPU time and memory (resident, proportional) of processes, read from /proc (Linux)."""
 
 from __future__ import annotations
 
@@ -37,3 +37,22 @@ def total_cpu_seconds(pids: Iterable[int]) -> float:
 def total_rss_bytes(pids: Iterable[int]) -> int:
     """Resident bytes of this process plus the processes ``pids`` (0 pids are skipped)."""
     return rss_bytes() + sum(rss_bytes(pid) for pid in pids if pid)
+
+
+def pss_bytes(pid: int | str = "self") -> int:
+    """Proportional set size of process ``pid`` in bytes (0 once it is gone): its private
+    pages plus its share of the pages it shares, so that the PSS of processes adds up (RSS
+    counts a shared library in every process that maps it)."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return 0
+    for line in text.splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def total_pss_bytes(pids: Iterable[int]) -> int:
+    """Proportional bytes of this process plus the processes ``pids`` (0 pids are skipped)."""
+    return pss_bytes() + sum(pss_bytes(pid) for pid in pids if pid)

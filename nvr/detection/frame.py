@@ -27,6 +27,7 @@ MAX_REFINEMENTS = 4
 CLIP_MARGIN = 5  # px: a box edge this close to its region's edge is cut off by the region
 REFINE_MULTIPLIER = 2.0
 MIN_FLOOR = 0.01
+STILL_MARGIN = 0.1  # motion this far (a share of the box) around a still object is its own
 
 DetectFunction = Callable[[np.ndarray, float], Awaitable[list[Detection]]]
 
@@ -47,15 +48,38 @@ def touches(a: Box, b: Box) -> bool:
     return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
 
 
+def _inside(inner: Box, outer: Box) -> bool:
+    return (outer[0] <= inner[0] and outer[1] <= inner[1] and inner[2] <= outer[2]
+            and inner[3] <= outer[3])
+
+
+def _grown(box: Box, share: float) -> Box:
+    dx, dy = round((box[2] - box[0]) * share), round((box[3] - box[1]) * share)
+    return box[0] - dx, box[1] - dy, box[2] + dx, box[3] + dy
+
+
+@dataclass
+class DetectorCalls:
+    """A camera's detector calls so far, and how many found nothing it tracks."""
+
+    calls: int = 0
+    empty: int = 0
+
+    def add(self, found: bool) -> None:
+        self.calls += 1
+        self.empty += not found
+
+
 class FrameDetector:
     """Finds the tracked labels in a camera's frames, only where there is motion.
 
     ``detect`` is the detector call (a pool's ``detect``); ``on_call`` is told about each call
-    (the camera's ``detection_fps``).
+    and whether it found a tracked label (the camera's ``detection_fps`` and call counts).
     """
 
     def __init__(self, config: CameraConfig, detect: DetectFunction,
-                 input_size: tuple[int, int], on_call: Callable[[], None] = lambda: None) -> None:
+                 input_size: tuple[int, int],
+                 on_call: Callable[[bool], None] = lambda found: None) -> None:
         self.width, self.height = config.width, config.height
         self._detect, self._on_call = detect, on_call
         self._side = input_size[0]
@@ -76,17 +100,20 @@ class FrameDetector:
         }
 
     async def detect(self, frame: np.ndarray, motion: Sequence[Box],
-                     tracked: Sequence[tuple[str, Box]],
+                     tracked: Sequence[tuple[str, Box]], recheck: Sequence[Box] = (),
                      still: Sequence[Box] = ()) -> tuple[list[ObjectDetection], list[Box]]:
         """Detections in the I420 ``frame`` and the regions searched.
 
         ``motion`` are the frame's motion boxes, ``tracked`` the label and box of each tracked
-        object (its box searched where it touches motion), ``still`` boxes of tracked objects
-        to search even without motion (``CameraObjects.due_for_check``). With neither motion
-        nor such boxes nothing is searched. A failed detector call raises (DetectorError from
-        the pool): the frame's detections are unknown.
+        object (its box searched where it touches motion), ``recheck`` boxes of tracked
+        objects to search even without motion (``CameraObjects.due_for_check``) and ``still``
+        boxes of still objects, motion inside which is the object itself and not searched.
+        With nothing left to search no detector is called. A failed detector call raises
+        (DetectorError from the pool): the frame's detections are unknown.
         """
-        wanted = [*motion, *still]
+        motion = [box for box in motion if not any(_inside(box, _grown(quiet, STILL_MARGIN))
+                                                   for quiet in still)]
+        wanted = [*motion, *recheck]
         if not wanted:
             return [], []
         regions = select_regions(wanted, [box for _, box in tracked], self.width, self.height)
@@ -102,11 +129,15 @@ class FrameDetector:
                        for d in clipped]
             regions.extend(refined)
             detections.extend(await self._detect_in(frame, refined))
-        # What touches neither motion nor a tracked object of its label is still background
-        # (a parked car): it is not a new object.
-        kept = [d for d in detections if any(touches(d.box, box) for box in motion)
+        return self.kept(detections, motion, tracked), regions
+
+    @staticmethod
+    def kept(detections: list[ObjectDetection], motion: Sequence[Box],
+             tracked: Sequence[tuple[str, Box]]) -> list[ObjectDetection]:
+        """``detections`` less still background (a parked car): what touches neither motion
+        nor a tracked object of its label is not a new object."""
+        return [d for d in detections if any(touches(d.box, box) for box in motion)
                 or any(label == d.label and touches(d.box, box) for label, box in tracked)]
-        return kept, regions
 
     async def _detect_in(self, frame: np.ndarray, regions: Sequence[Box]) -> list[ObjectDetection]:
         while len(self._tensors) < len(regions):
@@ -115,11 +146,11 @@ class FrameDetector:
         await trio.to_thread.run_sync(self._crop, frame, regions, tensors)
         found = []
         for region, tensor in zip(regions, tensors, strict=True):
-            self._on_call()
-            for detection in await self._detect(tensor, self.score_floor):
-                kept = self._in_frame(detection, region)
-                if kept is not None:
-                    found.append(kept)
+            kept = [detection for detection in (
+                self._in_frame(raw, region) for raw in await self._detect(tensor, self.score_floor))
+                if detection is not None]
+            self._on_call(bool(kept))
+            found.extend(kept)
         return found
 
     def _crop(self, frame: np.ndarray, regions: Sequence[Box],

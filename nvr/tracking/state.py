@@ -104,3 +104,7 @@ class CameraObjects:
         """Boxes of objects to search in this frame even where nothing moves: still objects
         every ``detect.stationary_interval`` s, objects found missing every frame."""
         return self.tracker.due_for_check(frame_time, self.stationary_interval)
+
+    def still_boxes(self, frame_time: float) -> list[Box]:
+        """Boxes of still objects whose motion needs no search in this frame."""
+        return self.tracker.still_boxes(frame_time, self.stationary_interval)

@@ -14,6 +14,10 @@ told apart from a visit that ended (docs/compatibility.md#tracking):
 - *not looked at*: no region covered it (no motion there, nothing searched). That says
   nothing about the object, so it is kept for ``max_disappeared`` frames, and re-checked
   by the caller (``due_for_check``) so that a still object stays tracked while it is there.
+
+An object whose last ``STILL_MATCHES`` matches barely moved is *still*: motion inside its box
+(someone at a table moving their hands) is taken to be the object itself and not searched
+(``still_boxes``); it is re-checked every interval like an object where nothing moves.
 """
 
 from __future__ import annotations
@@ -53,6 +57,8 @@ def iou(a: Box, b: Box) -> float:
 
 
 LOOKED_AT = 0.9  # share of a box inside a searched region for the box to count as looked at
+STILL_IOU = 0.8  # a match overlapping the object's previous box this much did not move
+STILL_MATCHES = 5  # consecutive matches that did not move make an object still
 
 
 def looked_at(box: Box, regions: Sequence[Box]) -> bool:
@@ -77,6 +83,7 @@ class Track:
     last_looked: float
     disappeared: int = 0
     missing_since: float | None = None
+    still_matches: int = 0  # consecutive matches that did not move
 
 
 @dataclass
@@ -108,6 +115,8 @@ class ObjectTracker:
         unmatched = list(range(len(detections)))
         for track_id, index in self._matches(detections):
             track = self.tracks[track_id]
+            moved = iou(track.box, detections[index].box) < STILL_IOU
+            track.still_matches = 0 if moved else track.still_matches + 1
             track.box, track.disappeared = detections[index].box, 0
             track.last_looked, track.missing_since = frame_time, None
             update.matched.append((track_id, detections[index]))
@@ -141,6 +150,13 @@ class ObjectTracker:
         objects found missing (so that a visit that ended ends within ``empty_timeout``)."""
         return [track.box for track in self.tracks.values()
                 if track.missing_since is not None or frame_time - track.last_looked >= interval]
+
+    def still_boxes(self, frame_time: float, interval: float) -> list[Box]:
+        """Boxes of still objects that are not due for a check: motion inside them needs no
+        search."""
+        return [track.box for track in self.tracks.values()
+                if track.still_matches >= STILL_MATCHES and track.missing_since is None
+                and frame_time - track.last_looked < interval]
 
     def _matches(self, detections: list[ObjectDetection]) -> list[tuple[str, int]]:
         """Greedy matching, closest pairs first, of objects and detections that may match."""
