@@ -88,6 +88,18 @@ async def test_a_still_tracked_object_is_searched_without_motion(write_config, s
     assert [d for d in found if d.label == "person"] == []
 
 
+async def test_motion_inside_a_still_object_is_not_searched(write_config, ssd, frame) -> None:
+    detector, calls = frame_detector(camera(write_config), ssd)
+    hands = (300, 200, 360, 260)  # she moves her hands; she stands still
+    assert await detector.detect(frame, [hands], [("person", PERSON)], still=[PERSON]) == (
+        [], [])
+    assert calls == []
+    # Motion reaching out of her box (someone walking past) is searched.
+    found, regions = await detector.detect(frame, [hands, (560, 300, 640, 420)],
+                                           [("person", PERSON)], still=[PERSON])
+    assert regions and len(calls) == len(regions)
+
+
 async def test_objects_that_do_not_touch_motion_are_dropped(write_config, ssd, frame) -> None:
     detector, _ = frame_detector(camera(write_config), ssd)
     # Motion far from her, but its region (>= 300 px) covers part of her.

@@ -253,3 +253,18 @@ def test_a_frame_that_did_not_look_adds_no_score() -> None:
     assert list(obj.score_history) == [0.9, 0.8] and obj.computed_score == 0.8
     step(obj, None, 2.2)  # looked and missed
     assert list(obj.score_history) == [0.9, 0.8, 0.0]
+
+
+def test_an_object_that_stops_moving_becomes_still_until_it_moves() -> None:
+    tracker = ObjectTracker(max_disappeared=25, empty_timeout=1.0)
+    tracker.update([seen("person", BOX)], 0.0)
+    for time in (0.2, 0.4, 0.6, 0.8):
+        tracker.update([seen("person", BOX)], time)
+        assert tracker.still_boxes(time, interval=1.0) == []
+    tracker.update([seen("person", (101, 100, 161, 261))], 1.0)  # five matches, barely moved
+    assert tracker.still_boxes(1.0, interval=1.0) == [(101, 100, 161, 261)]
+    # Not looked at for the interval, it is due for a check instead.
+    assert tracker.still_boxes(2.0, interval=1.0) == []
+    assert tracker.due_for_check(2.0, interval=1.0) == [(101, 100, 161, 261)]
+    tracker.update([seen("person", (140, 100, 200, 260))], 2.0)  # walked on
+    assert tracker.still_boxes(2.0, interval=1.0) == []
