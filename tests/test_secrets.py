@@ -101,7 +101,7 @@ def test_check_config_prints_no_secret(tmp_path: Path) -> None:
     path = tmp_path / "config.yml"
     path.write_text(yaml.safe_dump(config_with(*secrets)))
     printed = subprocess.run([sys.executable, "-m", "nvr", "check-config", "-c", str(path)],
-                             capture_output=True, text=True, timeout=60)
+                             capture_output=True, text=True, timeout=60, cwd=path.parent)
     assert printed.returncode == 0, printed.stderr
     for secret in secrets:
         assert secret not in printed.stdout + printed.stderr

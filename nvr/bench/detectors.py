@@ -192,8 +192,8 @@ def kind_figures(kind: str, label: str, factory: Callable[[], Detector],
                       rate(theirs), bare.name, higher_is_better=True)]
     del detector
     progress(f"detector {kind}, {label}: DetectorPool worker")
-    ours, theirs = trio.run(_pool_samples, factory, tensors[0].shape[1::-1], tensors, bare,
-                            rounds, budget)
+    size = (tensors[0].shape[1], tensors[0].shape[0])
+    ours, theirs = trio.run(_pool_samples, factory, size, tensors, bare, rounds, budget)
     figures.append(Figure("detector", f"{kind} DetectorPool worker, {label}", "inferences/s",
                           rate(ours), rate(theirs), bare.loop_name, higher_is_better=True))
     return figures
