@@ -95,8 +95,8 @@ async def test_motion_inside_a_still_object_is_not_searched(write_config, ssd, f
         [], [])
     assert calls == []
     # Motion reaching out of her box (someone walking past) is searched.
-    found, regions = await detector.detect(frame, [hands, (560, 300, 640, 420)],
-                                           [("person", PERSON)], still=[PERSON])
+    _, regions = await detector.detect(frame, [hands, (560, 300, 640, 420)],
+                                       [("person", PERSON)], still=[PERSON])
     assert regions and len(calls) == len(regions)
 
 

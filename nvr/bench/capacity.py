@@ -30,7 +30,7 @@ from nvr._fast.regions import crop_to_tensor
 from nvr.bench.footage import FPS, MOTION_WARM_UP, detector_threads, service_config
 from nvr.bench.model import BenchInputs, Figure, Progress, Stat
 from nvr.bench.procfs import total_cpu_seconds, total_pss_bytes, total_rss_bytes
-from nvr.bench.strategies import DETECT_SETTINGS, STRATEGIES
+from nvr.bench.strategies import STRATEGIES
 from nvr.bench.workload import VideoInfo, probe
 from nvr.camera import Camera
 from nvr.capture.decode import decode_file, split_frames
@@ -164,8 +164,7 @@ async def trial(inputs: BenchInputs, video: VideoInfo, count: int, settings: Set
     ``threads`` as in ``service_config``."""
     with tempfile.TemporaryDirectory(prefix="nvr-bench-capacity-") as folder:
         config = service_config(Path(folder), inputs.video, video, inputs.model, inputs.labels,
-                                count, offsets=offsets, threads=threads,
-                                detect_settings=DETECT_SETTINGS.get(strategy))
+                                count, offsets=offsets, threads=threads)
         prepare_media_folders(config, "bench")
         service = Service(config, frame_detector=STRATEGIES[strategy])
         cameras = list(service.cameras.values())

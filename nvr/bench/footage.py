@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
@@ -65,17 +65,14 @@ def start_offsets(video: Path, info: VideoInfo, cameras: int) -> list[float]:
 
 def service_config(folder: Path, video: Path, info: VideoInfo, model: Path, labels: Path,
                    cameras: int, *, detect: bool = True, offsets: Sequence[float] | None = None,
-                   detect_settings: Mapping[str, float] | None = None,
                    threads: int | None = None) -> NvrConfig:
     """A config of ``cameras`` cameras of ``info``'s size, each reading ``video`` looped in
     real time at ``FPS`` fps and detecting with the CPU detector on ``model`` (without
     ``detect``: capture only); media, database and config file in ``folder``, web on an
     ephemeral loopback port. ``offsets``: where each camera starts in the file (default:
-    ``start_offsets``); ``detect_settings``: more keys of each camera's ``detect``; ``threads``:
-    the detector's (default: ``detector_threads()``)."""
+    ``start_offsets``); ``threads``: the detector's (default: ``detector_threads()``)."""
     if offsets is None:
         offsets = start_offsets(video, info, cameras)
-    detect_block = "".join(f", {key}: {value}" for key, value in (detect_settings or {}).items())
     starts = zip(camera_names(cameras), offsets, strict=True)
     blocks = "".join(f"""
           {name}:
@@ -87,7 +84,7 @@ def service_config(folder: Path, video: Path, info: VideoInfo, model: Path, labe
             width: {info.width}
             height: {info.height}
             fps: {FPS}
-            detect: {{enabled: {str(detect).lower()}{detect_block}}}""" for name, offset in starts)
+            detect: {{enabled: {str(detect).lower()}}}""" for name, offset in starts)
     text = textwrap.dedent(f"""
         web: {{host: 127.0.0.1, port: 0}}
         media: {{clips: "{folder}/clips", recordings: "{folder}/rec", cache: "{folder}/cache",

@@ -1,7 +1,6 @@
 """Where in a frame the detector is called: the ways ``nvr bench`` measures nvr's against.
 
-Each is a ``FrameDetector`` for ``Service.frame_detector``; the tracker settings that go
-with one are in ``DETECT_SETTINGS``.
+Each is a ``FrameDetector`` for ``Service.frame_detector``.
 """
 
 from __future__ import annotations
@@ -32,14 +31,16 @@ class WholeMotionArea(FrameDetector):
 
 
 class PreviousRules(FrameDetector):
-    """nvr up to 5bdf3fd: every frame with motion searched, still objects included, no
-    re-checks; with ``DETECT_SETTINGS`` objects end ``max_disappeared`` frames after they
-    were last seen, looked at or not."""
+    """nvr up to 5bdf3fd, nearly: every frame with motion searched, still objects included,
+    no re-checks; and the tracker is told nothing was searched, so that objects end
+    ``max_disappeared`` frames after they were last seen, looked at or not. (Unlike then, the
+    frames without the object add no score to it.)"""
 
     async def detect(self, frame: np.ndarray, motion: Sequence[Box],
                      tracked: Sequence[tuple[str, Box]], recheck: Sequence[Box] = (),
                      still: Sequence[Box] = ()) -> tuple[list[ObjectDetection], list[Box]]:
-        return await super().detect(frame, motion, tracked)
+        detections, _ = await super().detect(frame, motion, tracked)
+        return detections, []
 
 
 STRATEGIES: dict[str, type[FrameDetector]] = {
@@ -48,9 +49,3 @@ STRATEGIES: dict[str, type[FrameDetector]] = {
     "baseline": WholeMotionArea,
 }
 """By name: nvr's own, its rules before visits were told apart, and the baseline."""
-
-NEVER = 1e9  # s: an empty timeout that never ends an object
-DETECT_SETTINGS: dict[str, dict[str, float]] = {
-    "previous": {"empty_timeout": NEVER},
-}
-"""``detect:`` keys a strategy's cameras need (the others keep the defaults)."""
