@@ -15,8 +15,14 @@ COMMIT_FILE = Path("nvr") / "_commit.py"
 
 
 def git_commit() -> str:
-    """Short hash of the checkout being built; in an sdist, the one stamped into it when it
-    was made; 'dev' otherwise."""
+    """In an sdist (it has PKG-INFO), the hash stamped into it when it was made, even if it
+    was unpacked inside some other git checkout; else the short hash of the checkout being
+    built; 'dev' outside both."""
+    stamped = HERE / COMMIT_FILE
+    if (HERE / "PKG-INFO").is_file() and stamped.is_file():
+        found = re.search(r'COMMIT = "([0-9a-z]+)"', stamped.read_text())
+        if found:
+            return found.group(1)
     try:
         out = subprocess.run(
             ["git", "rev-parse", "--short=7", "HEAD"],
@@ -26,16 +32,15 @@ def git_commit() -> str:
             return out.stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         pass
-    stamped = HERE / COMMIT_FILE
-    if stamped.is_file():
-        found = re.search(r'COMMIT = "([0-9a-z]+)"', stamped.read_text())
-        if found:
-            return found.group(1)
     return "dev"
 
 
 def write_commit(root: Path) -> None:
-    (root / COMMIT_FILE).write_text(f'COMMIT = "{git_commit()}"\n')
+    target = root / COMMIT_FILE
+    commit = git_commit()
+    # The release tree may hard-link the source's files: a new file, not one written through.
+    target.unlink(missing_ok=True)
+    target.write_text(f'COMMIT = "{commit}"\n')
 
 
 class BuildPyWithCommit(build_py):

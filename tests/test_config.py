@@ -327,3 +327,10 @@ def test_an_empty_value_is_a_key_not_written(write_config: Callable[..., Path]) 
     written = load_config(write_config(MINIMAL_CAMERA + (
         "detect:\n  enabled:\n  max_disappeared:\nsnapshots:\nobjects:\n  track:\n")), {})
     assert written == load_config(write_config(MINIMAL_CAMERA), {})
+
+
+def test_an_unknown_key_is_refused_with_or_without_a_value(
+        write_config: Callable[..., Path]) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write_config(MINIMAL_CAMERA + "detect:\n  enabeld:\ntypo_top:\n"), {})
+    assert caught.value.problems == ["detect.enabeld: unknown key", "typo_top: unknown key"]

@@ -175,7 +175,7 @@ def test_missing_file_and_unsupported_extension(
     assert main(["check-config", "-c", str(tmp_path / "nope.yml")]) == EXIT_CONFIG
     message = capsys.readouterr().err.splitlines()[1]
     assert message == ("  no such file; give the config file with -c FILE, or name it in "
-                       "$NVR_CONFIG or $CONFIG_FILE (examples/demo.yml is a working one)")
+                       "$NVR_CONFIG or $CONFIG_FILE")
     not_text = tmp_path / "binary.yml"
     not_text.write_bytes(b"cameras:\n  \xff\xfe: 1\n")
     assert main(["check-config", "-c", str(not_text)]) == EXIT_CONFIG

@@ -124,13 +124,15 @@ def test_someone_arriving_after_an_object_was_missed_is_a_new_object() -> None:
 
 def test_objects_due_for_a_check_without_motion() -> None:
     tracker = ObjectTracker(max_disappeared=25, empty_timeout=1.0)
-    tracker.update([seen("person", BOX), seen("car", (400, 300, 600, 400))], 0.0)
+    car = (400, 300, 600, 400)
+    tracker.update([seen("person", (60, 100, 120, 260)), seen("car", car)], 0.0)
+    tracker.update([seen("person", BOX), seen("car", car)], 0.2)  # she walked, it stood
     assert tracker.due_for_check(0.5, interval=1.0) == []
-    assert tracker.due_for_check(1.0, interval=1.0) == [BOX, (400, 300, 600, 400)]
-    tracker.update([seen("car", (400, 300, 600, 400))], 1.0, [AROUND, (350, 200, 650, 432)])
-    # The person was searched and missed: she is checked every frame until she is found or
-    # gone; the car was just seen.
+    # The car never moved: scenery, left to max_disappeared as in Frigate 0.8.
     assert tracker.due_for_check(1.2, interval=1.0) == [BOX]
+    tracker.update([], 1.2, [AROUND])
+    # She was searched and missed: she is checked every frame until found or gone.
+    assert tracker.due_for_check(1.4, interval=1.0) == [BOX]
 
 
 def tracked(detection: ObjectDetection, threshold: float = 0.7) -> TrackedObject:
@@ -257,7 +259,8 @@ def test_a_frame_that_did_not_look_adds_no_score() -> None:
 
 def test_an_object_that_stops_moving_becomes_still_until_it_moves() -> None:
     tracker = ObjectTracker(max_disappeared=25, empty_timeout=1.0)
-    tracker.update([seen("person", BOX)], 0.0)
+    tracker.update([seen("person", (60, 100, 120, 260))], -0.2)
+    tracker.update([seen("person", BOX)], 0.0)  # walked in
     for time in (0.2, 0.4, 0.6, 0.8):
         tracker.update([seen("person", BOX)], time)
         assert tracker.still_boxes(time, interval=1.0) == []
@@ -268,3 +271,11 @@ def test_an_object_that_stops_moving_becomes_still_until_it_moves() -> None:
     assert tracker.due_for_check(2.0, interval=1.0) == [(101, 100, 161, 261)]
     tracker.update([seen("person", (140, 100, 200, 260))], 2.0)  # walked on
     assert tracker.still_boxes(2.0, interval=1.0) == []
+
+
+def test_what_never_moved_is_never_still() -> None:
+    tracker = ObjectTracker(max_disappeared=25, empty_timeout=1.0)
+    for index in range(10):
+        tracker.update([seen("person", BOX)], index / 5)
+    assert tracker.still_boxes(1.8, interval=1.0) == []
+    assert tracker.due_for_check(5.0, interval=1.0) == []

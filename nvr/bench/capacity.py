@@ -53,7 +53,7 @@ STARTUP_TIMEOUT = 30.0
 class Settings:
     """How long and how far a capacity search goes."""
 
-    windows: tuple[float, ...]  # measurement windows per N, seconds (each at most 10 s)
+    windows: tuple[float, ...]  # measurement windows per N, seconds
     warm_up: float  # seconds between the first frame of every camera and the measurement
     max_cameras: int
     doubling: bool  # 1, 2, 4, ... then bisect; else 1, 2, 3, ...

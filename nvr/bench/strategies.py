@@ -16,7 +16,8 @@ from nvr.frames import Box
 
 class WholeMotionArea(FrameDetector):
     """The baseline: one detector call per frame with motion, on one square region holding
-    all of it; no tracked-object regions, refinement, still objects or re-checks."""
+    all of it; no regions around tracked objects, no refinement, no still objects skipped,
+    no re-checks. What it finds is kept by nvr's rule (``FrameDetector.kept``)."""
 
     async def detect(self, frame: np.ndarray, motion: Sequence[Box],
                      tracked: Sequence[tuple[str, Box]], recheck: Sequence[Box] = (),
@@ -33,8 +34,9 @@ class WholeMotionArea(FrameDetector):
 class PreviousRules(FrameDetector):
     """nvr up to 5bdf3fd, nearly: every frame with motion searched, still objects included,
     no re-checks; and the tracker is told nothing was searched, so that objects end
-    ``max_disappeared`` frames after they were last seen, looked at or not. (Unlike then, the
-    frames without the object add no score to it.)"""
+    ``max_disappeared`` frames after they were last seen, looked at or not. Unlike then, the
+    frames without the object add no score to it (so scores do not fall while it is unseen),
+    and a detection touching a tracked object of its label is kept without motion."""
 
     async def detect(self, frame: np.ndarray, motion: Sequence[Box],
                      tracked: Sequence[tuple[str, Box]], recheck: Sequence[Box] = (),

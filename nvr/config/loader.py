@@ -17,7 +17,7 @@ from nvr.config.schema import NvrConfig
 
 YAML_SUFFIXES = (".yml", ".yaml")
 HOW_TO_GIVE_A_CONFIG = ("give the config file with -c FILE, or name it in $NVR_CONFIG or "
-                        "$CONFIG_FILE (examples/demo.yml is a working one)")
+                        "$CONFIG_FILE")
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

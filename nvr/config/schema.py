@@ -37,8 +37,9 @@ class Block(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _empty_is_unset(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            return {key: value for key, value in data.items() if value is not None}
+        if isinstance(data, dict):  # unknown keys stay, to be refused by name
+            return {key: value for key, value in data.items()
+                    if value is not None or key not in cls.model_fields}
         return data
 
 

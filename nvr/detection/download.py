@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+from urllib.error import HTTPError
 
 from nvr.files import write_atomically
 
@@ -77,7 +78,8 @@ def _fetch(url: str, name: str, progress: Progress, hint: str) -> bytes:
                 body.write(chunk)
                 progress(name, body.tell(), total)
     except OSError as error:
-        reason = getattr(error, "reason", None) or error
+        # URLError's text wraps its reason in <urlopen error ...>; HTTPError's names the status.
+        reason = error if isinstance(error, HTTPError) else getattr(error, "reason", error)
         raise DownloadError(f"cannot download {url}: {reason}; {hint}") from None
     return body.getvalue()
 

@@ -55,8 +55,11 @@ class CameraObjects:
         self.best = best
         self.thresholds = {label: config.objects.filters.get(label, FilterConfig()).threshold
                            for label in config.objects.track}
-        self.tracker = ObjectTracker(max_disappeared(config), config.detect.empty_timeout)
-        self.stationary_interval = config.detect.stationary_interval
+        frames = max_disappeared(config)
+        self.tracker = ObjectTracker(frames, config.detect.empty_timeout)
+        # A still object is re-checked before max_disappeared could end it.
+        self.stationary_interval = min(config.detect.stationary_interval,
+                                       (frames - 1) / (config.fps or 5))
         self.objects: dict[str, TrackedObject] = {}
 
     def update(self, frame: np.ndarray, full_range: bool, frame_time: float,

@@ -84,6 +84,7 @@ class Track:
     disappeared: int = 0
     missing_since: float | None = None
     still_matches: int = 0  # consecutive matches that did not move
+    moved: bool = False  # whether any match moved: what never moved is scenery, not re-checked
 
 
 @dataclass
@@ -117,6 +118,7 @@ class ObjectTracker:
             track = self.tracks[track_id]
             moved = iou(track.box, detections[index].box) < STILL_IOU
             track.still_matches = 0 if moved else track.still_matches + 1
+            track.moved = track.moved or moved
             track.box, track.disappeared = detections[index].box, 0
             track.last_looked, track.missing_since = frame_time, None
             update.matched.append((track_id, detections[index]))
@@ -146,17 +148,21 @@ class ObjectTracker:
         return update
 
     def due_for_check(self, frame_time: float, interval: float) -> list[Box]:
-        """Boxes to search even without motion: objects not looked at for ``interval`` s, and
-        objects found missing (so that a visit that ended ends within ``empty_timeout``)."""
+        """Boxes to search even without motion: objects found missing (so that a visit that
+        ended ends within ``empty_timeout``), and objects that moved once and have not been
+        looked at for ``interval`` s. An object that never moved (a parked car, a poster taken
+        for a person as someone walked by) is not re-checked: it ends after
+        ``max_disappeared`` frames without motion, as in Frigate 0.8."""
         return [track.box for track in self.tracks.values()
-                if track.missing_since is not None or frame_time - track.last_looked >= interval]
+                if track.missing_since is not None
+                or (track.moved and frame_time - track.last_looked >= interval)]
 
     def still_boxes(self, frame_time: float, interval: float) -> list[Box]:
-        """Boxes of still objects that are not due for a check: motion inside them needs no
-        search."""
+        """Boxes of still objects (they moved once) that are not due for a check: motion
+        inside them needs no search."""
         return [track.box for track in self.tracks.values()
-                if track.still_matches >= STILL_MATCHES and track.missing_since is None
-                and frame_time - track.last_looked < interval]
+                if track.moved and track.still_matches >= STILL_MATCHES
+                and track.missing_since is None and frame_time - track.last_looked < interval]
 
     def _matches(self, detections: list[ObjectDetection]) -> list[tuple[str, int]]:
         """Greedy matching, closest pairs first, of objects and detections that may match."""
