@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 import trio
+from quart_trio import QuartTrio
 
 from nvr.config import NvrConfig, load_config
 from nvr.service import Service, bind_http, prepare_media_folders, serve_http
@@ -52,6 +53,7 @@ class Served:
 
     client: httpx.AsyncClient
     service: Service
+    app: QuartTrio
 
 
 @pytest.fixture
@@ -63,11 +65,11 @@ async def serve(nursery: trio.Nursery) -> AsyncIterator[Callable[..., Awaitable[
         prepare_media_folders(config, "test")
         service = Service(config)
         await nursery.start(functools.partial(service.run_pipelines, cameras=cameras))
-        urls = await nursery.start(serve_http, create_app(service), bind_http(config.web),
-                                   config.web)
+        app = create_app(service)
+        urls = await nursery.start(serve_http, app, bind_http(config.web), config.web)
         client = httpx.AsyncClient(base_url=urls[0], timeout=10)
         clients.append(client)
-        return Served(client, service)
+        return Served(client, service, app)
 
     yield start
     for client in clients:

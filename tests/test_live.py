@@ -9,6 +9,7 @@ import pytest
 import trio
 from PIL import Image
 
+from nvr.web.live import MJPEG_STREAMS
 from support import looped_footage, shared_file, wait_for
 
 BAD_PARAMETERS = [
@@ -148,3 +149,66 @@ async def test_viewers_of_the_same_stream_share_one_encode_per_frame(front) -> N
     frames = camera.latest.frame.index - first_index + 1
     # Five viewers at the camera's rate: at most one encode per frame, not five.
     assert camera.live.renders.rendered - rendered_before <= frames + 1
+
+
+def streams_of(served):
+    return served.app.extensions[MJPEG_STREAMS]
+
+
+async def test_viewers_of_one_stream_share_one_part_per_frame(front) -> None:
+    streams = streams_of(front)
+    received: list[list[bytes]] = []
+
+    async def view() -> None:
+        async with front.client.stream("GET", "/api/front", params={"fps": 10, "h": 180}) \
+                as response:
+            received.append(await read_parts(response, 8))
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(4):
+            nursery.start_soon(view)
+        await wait_for(lambda: len(streams) == 1 and front.service.cameras["front"].live
+                       .viewers == 4, 10, "four viewers on one broadcast")
+        [broadcast] = streams.broadcasts()
+    # Four viewers of 8 parts each (joining within a few frames of each other): the parts
+    # were built for the stream, not once per viewer (32).
+    assert broadcast.parts_built < 16
+    assert all(len(parts) == 8 for parts in received)
+    assert len({part for parts in received for part in parts}) <= broadcast.parts_built
+
+
+async def test_last_viewer_leaving_stops_the_broadcast(front) -> None:
+    streams = streams_of(front)
+    async with front.client.stream("GET", "/api/front", params={"fps": 5}) as first, \
+            front.client.stream("GET", "/api/front", params={"fps": 5}) as second:
+        await read_parts(first, 1)
+        await read_parts(second, 1)
+        [broadcast] = streams.broadcasts()
+        assert broadcast.viewers == 2
+    await wait_for(lambda: len(streams) == 0 and broadcast.ended, 5, "the broadcast to stop")
+    # A new viewer starts a new broadcast and gets pictures again.
+    async with front.client.stream("GET", "/api/front", params={"fps": 5}) as again:
+        assert len(await read_parts(again, 2)) == 2
+
+
+async def test_a_viewer_that_stops_reading_holds_up_no_other(front) -> None:
+    port = int(str(front.client.base_url).rsplit(":", 1)[1].strip("/"))
+    stalled = trio.socket.socket()
+    # A tiny receive window: the service's sends to this viewer block within a part or two.
+    stalled.setsockopt(trio.socket.SOL_SOCKET, trio.socket.SO_RCVBUF, 2048)
+    await stalled.connect(("127.0.0.1", port))
+    await stalled.send(b"GET /api/front?fps=10&h=432 HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert (await stalled.recv(64)).startswith(b"HTTP/1.1 200")
+    camera = front.service.cameras["front"]
+    first_index = camera.latest.frame.index
+    try:
+        with trio.fail_after(60):
+            async with front.client.stream("GET", "/api/front",
+                                           params={"fps": 10, "h": 432}) as response:
+                parts = await read_parts(response, 20)
+    finally:
+        stalled.close()
+    assert len(parts) == 20
+    # The reading viewer saw the camera move on: new frames, not one stuck picture.
+    assert len(set(parts)) >= 5
+    assert camera.latest.frame.index - first_index >= 5

@@ -11,8 +11,9 @@ from werkzeug.exceptions import HTTPException
 from nvr.web.api import api
 from nvr.web.context import ApiError, error_response
 from nvr.web.events import events
-from nvr.web.live import live
+from nvr.web.live import MJPEG_STREAMS, live
 from nvr.web.media import media
+from nvr.web.mjpeg import MjpegStreams
 from nvr.web.pages import pages
 
 if TYPE_CHECKING:  # the service imports the web app, not the other way round
@@ -23,6 +24,7 @@ def create_app(running: Service) -> QuartTrio:
     """The app serving ``running``'s API and the web UI."""
     app = QuartTrio("nvr")
     app.extensions["nvr"] = running
+    app.extensions[MJPEG_STREAMS] = MjpegStreams()
     app.register_blueprint(api)
     app.register_blueprint(live)
     app.register_blueprint(events)

@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import cast
 
 import trio
-from quart import Blueprint, Response, jsonify, request
+from quart import Blueprint, Response, current_app, jsonify, request
+from quart_trio import QuartTrio
 
 from nvr.camera import Camera
 from nvr.render.event_images import best_snapshot
 from nvr.render.object_image import black_jpeg
-from nvr.render.overlays import OverlayFlags, output_size
+from nvr.render.overlays import output_size
 from nvr.web.context import ApiError, service
+from nvr.web.mjpeg import MJPEG_TYPE, MjpegStreams, StreamKey
 from nvr.web.params import flag_param, int_param, overlay_flags
 
 live = Blueprint("live", __name__, url_prefix="/api")
 
-MJPEG_TYPE = "multipart/x-mixed-replace; boundary=frame"
-PART_HEAD = b"--frame\r\nContent-Type: image/jpeg\r\n\r\n"
-PART_TAIL = b"\r\n\r\n"
 MAX_FPS = 30
+MJPEG_STREAMS = "nvr.mjpeg"  # the app's MjpegStreams, in app.extensions
 
 
 def camera_named(name: str) -> Camera:
@@ -44,20 +45,11 @@ async def latest_jpg(camera_name: str) -> Response:
     return Response(jpeg, content_type="image/jpeg")
 
 
-async def _mjpeg_parts(camera: Camera, fps: int, height: int,
-                       flags: OverlayFlags) -> AsyncIterator[bytes]:
-    camera.live.viewers += 1
-    try:
-        next_tick = trio.current_time()
-        while True:
-            jpeg = await camera.live.jpeg(height, flags)
-            if jpeg is not None:
-                # A slow client blocks here and simply gets a later frame next time.
-                yield PART_HEAD + jpeg + PART_TAIL
-            next_tick = max(next_tick + 1 / fps, trio.current_time())
-            await trio.sleep_until(next_tick)
-    finally:
-        camera.live.viewers -= 1
+async def _mjpeg_parts(streams: MjpegStreams, nursery: trio.Nursery, camera: Camera,
+                       key: StreamKey) -> AsyncIterator[bytes]:
+    async with streams.watch(nursery, camera.live, key) as broadcast:
+        async for part in broadcast.parts():
+            yield part
 
 
 @live.get("/<camera_name>")
@@ -66,7 +58,9 @@ async def mjpeg(camera_name: str) -> Response:
     fps = int_param(request.args, "fps", 3, low=1, high=MAX_FPS)
     height = int_param(request.args, "h", min(360, 4 * camera.height), low=1,
                        high=4 * camera.height)
-    response = Response(_mjpeg_parts(camera, fps, height, overlay_flags(request.args)),
+    key = StreamKey(camera_name, height, fps, overlay_flags(request.args))
+    app = cast(QuartTrio, current_app)
+    response = Response(_mjpeg_parts(app.extensions[MJPEG_STREAMS], app.nursery, camera, key),
                         content_type=MJPEG_TYPE)
     response.timeout = None  # the stream lasts as long as the viewer stays
     return response
