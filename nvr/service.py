@@ -19,13 +19,19 @@ from typing import Any
 import hypercorn.config
 import trio
 from hypercorn.trio.run import worker_serve
+from hypercorn.typing import ASGIFramework
 from hypercorn.utils import wrap_app
-from quart_trio import QuartTrio
 
 from nvr.camera import Camera
 from nvr.camera_tasks import run_camera
 from nvr.config import ConfigError, NvrConfig
-from nvr.config.ffmpeg import ffmpeg_executable, ffmpeg_version, use_ffmpeg
+from nvr.config.ffmpeg import (
+    decode_note,
+    default_ffmpeg,
+    ffmpeg_executable,
+    ffmpeg_version,
+    use_ffmpeg,
+)
 from nvr.config.schema import WebConfig
 from nvr.config.secrets import Redactor
 from nvr.detection.frame import FrameDetector
@@ -237,7 +243,7 @@ def bind_http(web: WebConfig) -> socket.socket:
     return listener
 
 
-async def serve_http(app: QuartTrio, listener: socket.socket, web: WebConfig, *,
+async def serve_http(app: ASGIFramework, listener: socket.socket, web: WebConfig, *,
                      task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
     """Serve ``app`` on ``listener`` (from ``bind_http``) until cancelled; reports the bound
     URLs through ``task_status``. The caller closes ``listener`` when this returns. An idle
@@ -274,8 +280,10 @@ async def run(config: NvrConfig, source: str = "config") -> None:
     try:
         use_ffmpeg(config.ffmpeg.path)
         executable = ffmpeg_executable()
-        log.info("ffmpeg %s: %s", await trio.to_thread.run_sync(ffmpeg_version, executable),
-                 executable)
+        log.info("ffmpeg %s: %s (%s)", await trio.to_thread.run_sync(ffmpeg_version, executable),
+                 executable, "ffmpeg.path" if config.ffmpeg.path else default_ffmpeg().label)
+        for name, camera in config.cameras.items():
+            log.info("%s: %s", name, decode_note(camera))
         service = Service(config, source)
         app = create_app(service)
         async with trio.open_nursery() as nursery:

@@ -83,7 +83,7 @@ def test_machine_description_names_cpu_libraries_and_delegates() -> None:
     assert machine["memory_bytes"] > 0
     assert {"nvr", "numpy", "pillow", "simplejpeg", "trio"} <= set(machine["versions"])
     assert machine["pillow"]["distribution"] in ("pillow", "pillow-simd")
-    assert re.fullmatch(r"ffmpeg \d+\.\d+\S* \(/.+\)", machine["ffmpeg"])
+    assert re.fullmatch(r"ffmpeg n?\d+\.\d+\S* \(/.+\)", machine["ffmpeg"])
     assert machine["detectors"] == {"cpu": "cpu (XNNPACK, 2 threads)"}
     json.dumps(machine)
 

@@ -51,11 +51,12 @@ def test_minimal_config_resolves_to_reference_defaults(write_config: Callable[..
     # detect has two keys of nvr's own (nvr.tracking.tracker).
     assert camera == {**REFERENCE_CAMERA, "rtmp": {"enabled": False}, "detect": {
         **REFERENCE_CAMERA["detect"], "empty_timeout": 1.0, "stationary_interval": 1.0}}
+    # The detect input of a stream up to 1440p is decoded on one thread (nvr.config.ffmpeg).
     assert commands == [{
         "roles": ["detect", "rtmp"],
         "cmd": f"{ffmpeg_executable()} -hide_banner -loglevel warning -avoid_negative_ts "
                "make_zero -fflags +genpts+discardcorrupt -use_wallclock_as_timestamps 1 "
-               "-rtsp_transport tcp -timeout 5000000 -i rtsp://127.0.0.1:554/video "
+               "-rtsp_transport tcp -timeout 5000000 -threads 1 -i rtsp://127.0.0.1:554/video "
                "-r 5 -f yuv4mpegpipe -pix_fmt yuv420p pipe:",
     }]
     assert view["clips"] == {"max_seconds": 300, "tmpfs_cache_size": "",

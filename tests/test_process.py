@@ -172,6 +172,7 @@ cameras:
             time.sleep(0.5)
         running = Path(f"/proc/{stats['pattern']['capture_pid']}/cmdline").read_bytes()
         assert running.split(b"\0")[0] == bytes(binary)
+        assert b"\0-threads\x001\0-i\0" in running  # a small detect stream: one thread
         [command] = httpx.get(f"{url}/api/config", timeout=5).json()["cameras"]["pattern"][
             "ffmpeg_cmds"]
         assert command["cmd"].startswith(f"{binary} ")
@@ -180,7 +181,8 @@ cameras:
         output, _ = process.communicate(timeout=30)
     assert process.returncode == 0, output
     version = ffmpeg_version(ffmpeg_executable())
-    assert f"ffmpeg {version}: {binary}" in output
+    assert f"ffmpeg {version}: {binary} (ffmpeg.path)" in output
+    assert "pattern: detect input decoded on 1 thread (320x240 is at most 2560x1440)" in output
 
 
 def test_log_level_option(service_config: tuple[Path, str]) -> None:

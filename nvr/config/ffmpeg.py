@@ -3,8 +3,11 @@ docs/compatibility.md#ffmpeg-commands)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import cache
 from itertools import pairwise
@@ -40,19 +43,91 @@ def use_ffmpeg(path: str | None) -> None:
 
 
 def ffmpeg_executable() -> str:
-    """The ffmpeg binary: the one ``use_ffmpeg`` chose, else ``ffmpeg`` from PATH, else the
-    binary shipped in the imageio-ffmpeg wheel."""
-    return _configured_ffmpeg or _default_ffmpeg()
+    """The ffmpeg binary: the one ``use_ffmpeg`` chose, else ``default_ffmpeg()``."""
+    return _configured_ffmpeg or default_ffmpeg().path
+
+
+@dataclass(frozen=True)
+class FfmpegBinary:
+    """An ffmpeg nvr can run, and where it comes from (``wheel``: imageio-ffmpeg's)."""
+
+    label: str
+    path: str
 
 
 @cache
-def _default_ffmpeg() -> str:
-    found = shutil.which("ffmpeg")
-    if found:
-        return found
+def ffmpeg_candidates() -> tuple[FfmpegBinary, ...]:
+    """The ffmpeg binaries found, the default first: imageio-ffmpeg's (its wheel's binary, or
+    what ``$IMAGEIO_FFMPEG_EXE`` names instead), then the one on PATH if it is another."""
     import imageio_ffmpeg
 
-    return imageio_ffmpeg.get_ffmpeg_exe()
+    found = []
+    with suppress(RuntimeError):  # no binary for this platform, none on PATH either
+        path = imageio_ffmpeg.get_ffmpeg_exe()
+        if Path(imageio_ffmpeg.__file__).parent in Path(path).parents:
+            found.append(FfmpegBinary("wheel", path))
+        else:
+            found.append(FfmpegBinary("$IMAGEIO_FFMPEG_EXE" if os.environ.get(
+                "IMAGEIO_FFMPEG_EXE") else "PATH", path))
+    on_path = shutil.which("ffmpeg")
+    if on_path and all(Path(on_path).resolve() != Path(binary.path).resolve()
+                       for binary in found):
+        found.append(FfmpegBinary("PATH", on_path))
+    return tuple(found)
+
+
+@cache
+def default_ffmpeg() -> FfmpegBinary:
+    """The ffmpeg run when the config names none: the imageio-ffmpeg wheel's (a dependency;
+    ``$IMAGEIO_FFMPEG_EXE`` overrides it), which decodes a camera for less CPU and memory
+    than Debian 12's 5.1 (``benchmarks/bench_serving.py``), else ``ffmpeg`` on PATH."""
+    candidates = ffmpeg_candidates()
+    if not candidates:
+        raise FileNotFoundError("no ffmpeg: neither the imageio-ffmpeg wheel's nor one on PATH")
+    return candidates[0]
+
+
+SINGLE_THREAD_PIXELS = 2560 * 1440
+"""Detect streams up to this size are decoded on one thread: one thread of a 2-core Xeon VM
+decodes 1080p H.264 at ~400 fps and 4K at ~190 fps (README, "ffmpeg"), so a 1440p camera at
+30 fps keeps up with room to spare even on a board several times slower; more threads only
+add frame buffers (5-7 MB per camera) and hand-offs."""
+
+
+def decode_threads(camera: CameraConfig, camera_input: CameraInputConfig) -> int | None:
+    """``-threads`` for the decoder of ``camera_input`` of ``camera``: 1 for a detect input up
+    to ``SINGLE_THREAD_PIXELS``, None (ffmpeg's choice) for larger ones, inputs without the
+    detect role, hardware decoding, or input arguments that set ``-threads``."""
+    if ("detect" not in camera_input.roles or camera_input.hwaccel_args
+            or "-threads" in (camera_input.input_args or [])):
+        return None
+    return 1 if camera.width * camera.height <= SINGLE_THREAD_PIXELS else None
+
+
+def decode_note(camera: CameraConfig) -> str:
+    """How the detect input of ``camera`` is decoded, and why, for the start-up log."""
+    size = f"{camera.width}x{camera.height}"
+    for camera_input in camera.ffmpeg.inputs:
+        if "detect" not in camera_input.roles:
+            continue
+        if decode_threads(camera, camera_input) == 1:
+            return f"detect input decoded on 1 thread ({size} is at most 2560x1440)"
+        if camera_input.hwaccel_args:
+            return "detect input decoded by the hwaccel_args' decoder"
+        if "-threads" in (camera_input.input_args or []):
+            return "detect input decoded with the input_args' -threads"
+        return f"detect input decoded on ffmpeg's thread count ({size} is over 2560x1440)"
+    return "no detect input"
+
+
+def with_threads(argv: Sequence[str], threads: int) -> list[str]:
+    """``argv`` with ``-threads N`` as an input option (the decoder's threads) before its
+    first ``-i``, unless its input options set ``-threads`` already."""
+    argv = list(argv)
+    first_input = argv.index("-i")
+    if "-threads" in argv[:first_input]:
+        return argv
+    return [*argv[:first_input], "-threads", str(threads), *argv[first_input:]]
 
 
 def ffmpeg_version(executable: str) -> str:
@@ -126,6 +201,9 @@ def _command(name: str, camera: CameraConfig, camera_input: CameraInputConfig,
         *(camera_input.input_args or []),
         "-i", camera_input.path,
     ]
+    threads = decode_threads(camera, camera_input)
+    if threads is not None:
+        head = with_threads(head, threads)
     argv = [*head, *args, *detect]
     times = [time for output_args, _ in segments
              if (time := _segment_time(output_args)) is not None]
