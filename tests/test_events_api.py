@@ -15,7 +15,7 @@ import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -482,6 +482,8 @@ async def test_routes_win_over_camera_routes(served) -> None:
 
 
 class BrokenStore:
+    generation = 0
+
     async def events_json(self, query: object) -> bytes:
         raise sqlite3.OperationalError("disk I/O error")
 
@@ -518,3 +520,55 @@ async def test_zone_does_not_match_by_substring(served) -> None:
     assert await ids("a*") == ["3.0-glob"] and await ids("[b]") == ["3.0-glob"]
     assert json.loads((await served.client.get("/api/events/3.0-glob")).text)["zones"] == [
         "a*", "[b]"]
+
+
+async def test_polled_answers_are_replayed_until_something_changes(filled) -> None:
+    """A query asked again gets the same bytes without the app or the database being asked;
+    an event written, a flag changed or a switch flipped shows in the very next answer."""
+    served, rows = filled
+    get, store, replay = served.client.get, served.service.store, served.app.asgi_app
+    listing, summary = "/api/events?has_clip=1&limit=50", "/api/events/summary?has_clip=1"
+
+    async def answers() -> list[Any]:
+        return [await get(path) for path in (listing, summary, "/api/config", "/api/version")]
+
+    first = await answers()
+    replayed = replay.replayed
+    again = await answers()
+    assert replay.replayed == replayed + 4
+    for old, new in zip(first, again, strict=True):
+        assert new.status_code == 200 and new.content == old.content
+        assert {k: v for k, v in new.headers.items() if k != "date"} == {
+            k: v for k, v in old.headers.items() if k != "date"}
+
+    def clip_count(response: Any) -> int:
+        return sum(item["count"] for item in response.json())
+
+    newest = replace(rows[1], id="newest", start_time=BASE + 60, end_time=BASE + 70,
+                     has_clip=True)
+    await store.save(newest)
+    after_save = await get(listing)
+    assert [item["id"] for item in after_save.json()] == filters(
+        has_clip=1, limit=50).ids([*rows, newest])
+    assert clip_count(await get(summary)) == clip_count(first[1]) + 1
+
+    await store.set_flags("newest", has_clip=False)
+    assert (await get(listing)).content == first[0].content
+    assert clip_count(await get(summary)) == clip_count(first[1])
+
+    camera = next(iter(served.service.cameras.values()))
+    camera.switches.set("detect", not camera.switches.detect)
+    flipped = (await get("/api/config")).json()["cameras"][camera.name]["detect"]["enabled"]
+    assert flipped == camera.switches.detect
+
+
+async def test_an_origin_or_an_error_is_not_replayed(filled) -> None:
+    served, _ = filled
+    replay = served.app.asgi_app
+    await served.client.get("/api/events?limit=0")
+    bad = await served.client.get("/api/events?limit=0")
+    assert "limit must be at least 1" in error(bad, 400)
+    cross = [await served.client.get("/api/events", headers={"Origin": "http://127.0.0.1:1"})
+             for _ in range(2)]
+    assert all(response.status_code == 200 for response in cross)
+    assert replay.replayed == 0

@@ -325,6 +325,9 @@ class EventStore:
         self._running: _Job | None = None
         self._running_lock = threading.Lock()
         self._closed = False
+        self.generation = 0
+        """Bumped by the database thread after each write (done or failed): answers built
+        from the table under one generation are current while it lasts."""
         self._thread: OwnedThread[_Job] = OwnedThread(f"nvr-db {path.name}", self._serve)
 
     @classmethod
@@ -359,6 +362,8 @@ class EventStore:
             finally:
                 with self._running_lock:
                     self._running = None
+                if not job.read:
+                    self.generation += 1
             self._thread.answer(job.done.set)
 
     def _connect(self) -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Hashable
+from dataclasses import astuple
+from functools import partial
 from typing import TYPE_CHECKING
 
 from quart import Response, has_request_context, has_websocket_context, request, websocket
@@ -15,6 +19,7 @@ from nvr.web.live import MJPEG_STREAMS, live
 from nvr.web.media import media
 from nvr.web.mjpeg import MjpegStreams
 from nvr.web.pages import pages
+from nvr.web.replay import ReplayCache
 
 if TYPE_CHECKING:  # the service imports the web app, not the other way round
     from nvr.service import Service
@@ -42,6 +47,15 @@ def create_app(running: Service) -> QuartTrio:
         return error_response(error.code or 500, error.description or error.name)
 
     allowed_origins = frozenset(running.config.web.cors_origins)
+    app.asgi_app = ReplayCache(app.asgi_app, {  # type: ignore[method-assign]
+        "/api/events": partial(_store_stamp, running),
+        "/api/events/summary": partial(_store_stamp, running),
+        "/api/version": lambda: running.version,
+        # Its figures (uptime in whole seconds, rates over seconds) are rebuilt once a second.
+        "/api/stats": lambda: int(time.monotonic() - running.started_at),
+        "/api/config": lambda: tuple(astuple(camera.switches)
+                                     for camera in running.cameras.values()),
+    })
 
     @app.after_request
     async def cache_and_cors_headers(response: Response) -> Response:
@@ -56,6 +70,12 @@ def create_app(running: Service) -> QuartTrio:
         return response
 
     return app
+
+
+def _store_stamp(running: Service) -> Hashable:
+    """What the events routes' answers depend on: the open store and its generation."""
+    store = running.store
+    return None if store is None else (store, store.generation)
 
 
 def _requested_path() -> str:
