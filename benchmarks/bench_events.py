@@ -14,7 +14,6 @@ Run: python -m benchmarks.bench_events
 from __future__ import annotations
 
 import sqlite3
-import sys
 import tempfile
 import textwrap
 import time
@@ -30,7 +29,6 @@ from nvr.bench.events_data import (
     Samples,
     bare_samples,
     cases,
-    client_main,
     http_samples,
     make_events,
 )
@@ -111,10 +109,7 @@ async def compare(base: str, database: str, now: float) -> None:
 
 
 def main() -> None:
-    if sys.argv[1:] == ["--client"]:
-        client_main()
-    else:
-        trio.run(run)
+    trio.run(run)
 
 
 if __name__ == "__main__":

@@ -6,10 +6,14 @@ holds ``EVENTS`` events (``nvr.bench.events_data``). The app is served by Hyperc
 loopback as ``nvr run`` serves it, and requested by a client in another process:
 
 - latest.jpg: request latency, against the bare ``render_jpeg`` call for the same frame;
+- the routes clients poll (the events list and summary Home Assistant asks for, stats,
+  version, config): p50 latency against a bare ASGI app on the same Hypercorn sending the
+  same bytes (``nvr.bench.floors``); the two event queries also on bare SQLite;
 - MJPEG: the service's CPU seconds per second with many viewers of the default stream,
-  against one viewer (one encode per frame should serve them all);
-- events: ``/api/events?has_clip=1&limit=50`` and ``/api/events/summary?has_clip=1``,
-  against the same query on bare SQLite.
+  against one viewer (one encode per frame should serve them all), and the CPU per part
+  sent to each extra viewer against a bare ASGI streamer of the same part.
+
+Requests and viewers of ours and of the floors take turns, round after round.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urljoin
 
+import httpx
 import trio
 
 from nvr.bench.events_data import (
@@ -30,18 +36,21 @@ from nvr.bench.events_data import (
     http_samples,
     summary_case,
 )
+from nvr.bench.floors import FloorApp
 from nvr.bench.footage import FPS, service_config
-from nvr.bench.mjpeg import child_costs
+from nvr.bench.mjpeg import Viewing, child_viewings
 from nvr.bench.model import BenchInputs, Figure, Progress, Stat
 from nvr.bench.timing import milliseconds
 from nvr.bench.workload import VideoInfo, probe
 from nvr.camera import Camera
-from nvr.render.overlays import Overlays, render_jpeg
+from nvr.render.overlays import OverlayFlags, Overlays, render_jpeg
 from nvr.service import Service, bind_http, prepare_media_folders, serve_http
 from nvr.web.app import create_app
+from nvr.web.mjpeg import DEFAULT_FPS, DEFAULT_HEIGHT, PART_HEAD, PART_TAIL
 
 GROUP = "api"
 STARTUP_TIMEOUT = 30.0
+FLOOR_NAME = "bare ASGI, same bytes"
 
 
 @dataclass(frozen=True)
@@ -50,16 +59,15 @@ class Settings:
 
     events: int  # rows in the event table
     latest_repeat: int  # latest.jpg requests (and bare renders)
-    query_repeat: int  # requests of the events list
-    summary_repeat: int  # requests of the summary (the slowest query)
+    query_repeat: int  # requests of each polled JSON route
     viewers: int  # MJPEG viewers measured against one
     mjpeg_seconds: float  # per MJPEG measurement
     mjpeg_repeat: int
 
 
-QUICK = Settings(events=20_000, latest_repeat=40, query_repeat=40, summary_repeat=10,
+QUICK = Settings(events=20_000, latest_repeat=40, query_repeat=40,
                  viewers=10, mjpeg_seconds=2.0, mjpeg_repeat=2)
-FULL = Settings(events=100_000, latest_repeat=200, query_repeat=200, summary_repeat=40,
+FULL = Settings(events=100_000, latest_repeat=200, query_repeat=200,
                 viewers=50, mjpeg_seconds=6.0, mjpeg_repeat=3)
 
 
@@ -111,41 +119,88 @@ async def _measure(inputs: BenchInputs, video: VideoInfo, settings: Settings,
             with trio.fail_after(STARTUP_TIMEOUT):
                 while camera.latest is None:
                     await trio.sleep(0.05)
-            figures = await _figures(base, camera, database, settings, progress)
+            jpeg = await camera.live.jpeg(DEFAULT_HEIGHT, OverlayFlags())
+            assert jpeg is not None
+            floor = FloorApp(PART_HEAD + jpeg + PART_TAIL)
+            floor_web = config.web.model_copy(update={"port": 0})
+            [floor_base, *_] = await nursery.start(serve_http, floor, bind_http(floor_web),
+                                                   floor_web)
+            figures = await _figures(base, floor_base, floor, camera, database, settings,
+                                     progress)
             nursery.cancel_scope.cancel()
     return figures
 
 
-async def _figures(base: str, camera: Camera, database: str, settings: Settings,
-                   progress: Progress) -> list[Figure]:
+async def _json_figures(base: str, floor_base: str, floor: FloorApp, camera: Camera,
+                        database: str, settings: Settings, progress: Progress) -> list[Figure]:
+    """The polled routes' p50 against a bare ASGI app sending the same bytes; latest.jpg
+    against a bare render; the event queries on bare SQLite."""
     rows = f"{settings.events} rows"
-    latest = f"/api/{camera.name}/latest.jpg"
     listing = events_case("events", settings.query_repeat, has_clip=1, limit=50)
-    summary = summary_case(settings.summary_repeat)
-    progress("api: latest.jpg and events queries")
-    latest_http, listing_http, summary_http = await http_samples(
-        base, [(latest, settings.latest_repeat), (listing.url, listing.repeat),
-               (summary.url, summary.repeat)])
+    summary = summary_case(settings.query_repeat)
+    routes = {
+        f"events has_clip=1 limit=50 at {rows}": listing.url,
+        f"events summary has_clip=1 at {rows}": summary.url,
+        "stats": "/api/stats",
+        "version": "/api/version",
+        "config": "/api/config",
+    }
+    async with httpx.AsyncClient(base_url=base) as client:
+        answers = {name: await client.get(path) for name, path in routes.items()}
+    floors = {name: urljoin(floor_base, floor.add_body(str(index), answer.headers[
+        "content-type"], answer.content)) for index, (name, answer) in enumerate(answers.items())}
+    latest = f"/api/{camera.name}/latest.jpg"
+    progress("api: latest.jpg and the polled JSON routes, against their floors")
+    requests = [(latest, settings.latest_repeat)]
+    for name, path in routes.items():
+        requests += [(path, settings.query_repeat), (floors[name], settings.query_repeat)]
+    latest_http, *timed = await http_samples(base, requests)
     render = bare_render(camera, settings.latest_repeat)
-    listing_bare, summary_bare = bare_query(database, listing), bare_query(database, summary)
+    figures = [Figure(GROUP, f"latest.jpg at {camera.width}x{camera.height}", "ms",
+                      milliseconds(latest_http.values), milliseconds(render),
+                      "bare render_jpeg")]
+    for index, name in enumerate(routes):
+        ours, bare = timed[2 * index], timed[2 * index + 1]
+        figures.append(Figure(GROUP, name, "ms", milliseconds(ours.values),
+                              milliseconds(bare.values), FLOOR_NAME))
+    for name, case in (("events query on bare sqlite3", listing),
+                       ("events summary on bare sqlite3", summary)):
+        figures.append(Figure(GROUP, f"{name} at {rows}", "ms",
+                              milliseconds(bare_query(database, case))))
+    return figures
 
-    stream = f"{base}/api/{camera.name}"  # the default stream: 3 fps, h=360
-    progress(f"api: MJPEG, 1 and {settings.viewers} viewers")
-    runs = await child_costs(stream, (1, settings.viewers), settings.mjpeg_seconds,
-                             settings.mjpeg_repeat)
-    costs = {viewers: Stat.of([cost for cost, _ in values]) for viewers, values in runs.items()}
+
+async def _mjpeg_figures(base: str, floor_base: str, camera: Camera, settings: Settings,
+                         progress: Progress) -> list[Figure]:
+    """The default stream's CPU with many viewers against one, and per part sent to each
+    extra viewer against a bare ASGI streamer of the same part."""
+    many = settings.viewers
+    ours, bare = f"{base}/api/{camera.name}", f"{floor_base}/stream?fps={DEFAULT_FPS}"
+    progress(f"api: MJPEG, 1 and {many} viewers, against a bare streamer")
+    none, ours_one, ours_many, bare_one, bare_many = await child_viewings(
+        [(ours, 0), (ours, 1), (ours, many), (bare, 1), (bare, many)], settings.mjpeg_seconds,
+        settings.mjpeg_repeat)
+
+    def per_extra_part(one: list[Viewing], lots: list[Viewing]) -> Stat:
+        return Stat.of([(b.cpu - a.cpu) / (b.parts - a.parts) * 1e3
+                        for a, b in zip(one, lots, strict=True) if b.parts > a.parts])
 
     size = f"{camera.width}x{camera.height}"
     return [
-        Figure(GROUP, f"latest.jpg at {size}", "ms", milliseconds(latest_http.values),
-               milliseconds(render), "bare render_jpeg"),
-        Figure(GROUP, f"MJPEG {settings.viewers} viewers of a {size} {FPS} fps camera",
-               "CPU s/s", costs[settings.viewers], costs[1], "1 viewer"),
-        Figure(GROUP, f"events has_clip=1 limit=50 at {rows}", "ms",
-               milliseconds(listing_http.values), milliseconds(listing_bare), "bare sqlite3"),
-        Figure(GROUP, f"events summary has_clip=1 at {rows}", "ms",
-               milliseconds(summary_http.values), milliseconds(summary_bare), "bare sqlite3"),
+        Figure(GROUP, f"MJPEG {many} viewers of a {size} {FPS} fps camera", "CPU s/s",
+               Stat.of([run.cpu for run in ours_many]), Stat.of([run.cpu for run in ours_one]),
+               "1 viewer"),
+        Figure(GROUP, f"MJPEG CPU per part to each of {many} viewers", "ms",
+               per_extra_part(ours_one, ours_many), per_extra_part(bare_one, bare_many),
+               "bare ASGI streamer"),
+        Figure(GROUP, "capture alone (no viewer)", "CPU s/s", Stat.of([run.cpu for run in none])),
     ]
+
+
+async def _figures(base: str, floor_base: str, floor: FloorApp, camera: Camera, database: str,
+                   settings: Settings, progress: Progress) -> list[Figure]:
+    return [*await _json_figures(base, floor_base, floor, camera, database, settings, progress),
+            *await _mjpeg_figures(base, floor_base, camera, settings, progress)]
 
 
 def run(inputs: BenchInputs, progress: Progress) -> list[Figure]:

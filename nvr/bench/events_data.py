@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import numpy as np
 import simplejpeg
@@ -153,35 +153,52 @@ class Samples:
 
 
 def client_main() -> None:
-    """``--client``: GET each path of the job on stdin; print the seconds per request.
+    """``--client``: GET each URL of the job on stdin; print the seconds per request.
 
-    A separate process with the standard library's keep-alive client, as Home Assistant is
-    a separate process: the time is the server's, not a client's sharing its CPU and GIL.
+    A separate process with the standard library's keep-alive client (one connection per
+    server), as Home Assistant is a separate process: the time is the server's, not a
+    client's sharing its CPU and GIL. The URLs take turns, a share of their requests in each
+    of the job's rounds, so that load from elsewhere on the machine hits them alike.
     """
     job = json.load(sys.stdin)
-    address = urlsplit(job["base"])
-    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
-    results = []
-    for path, repeat in job["requests"]:
-        samples = []
-        for index in range(WARM_UP + repeat):
-            start = time.perf_counter()
-            connection.request("GET", path)
-            response = connection.getresponse()
-            response.read()
-            elapsed = time.perf_counter() - start
-            if response.status != 200:
-                raise SystemExit(f"GET {path}: HTTP {response.status}")
-            if index >= WARM_UP:
-                samples.append(elapsed)
-        results.append(samples)
-    connection.close()
+    connections: dict[str, http.client.HTTPConnection] = {}
+
+    def get(url: str) -> float:
+        address = urlsplit(url)
+        connection = connections.get(address.netloc)
+        if connection is None:
+            connection = connections[address.netloc] = http.client.HTTPConnection(
+                address.hostname or "127.0.0.1", address.port, timeout=60)
+        path = f"{address.path}?{address.query}" if address.query else address.path
+        start = time.perf_counter()
+        connection.request("GET", path)
+        response = connection.getresponse()
+        response.read()
+        elapsed = time.perf_counter() - start
+        if response.status != 200:
+            raise SystemExit(f"GET {url}: HTTP {response.status}")
+        return elapsed
+
+    requests, rounds = job["requests"], job["rounds"]
+    for url, _ in requests:
+        for _ in range(WARM_UP):
+            get(url)
+    results: list[list[float]] = [[] for _ in requests]
+    for round_index in range(rounds):
+        for samples, (url, repeat) in zip(results, requests, strict=True):
+            share = repeat * (round_index + 1) // rounds - repeat * round_index // rounds
+            samples.extend(get(url) for _ in range(share))
+    for connection in connections.values():
+        connection.close()
     json.dump(results, sys.stdout)
 
 
-async def http_samples(base: str, requests: Sequence[tuple[str, int]]) -> list[Samples]:
-    """Time each (path, repeat) of ``requests`` against ``base`` from a client process."""
-    job = {"base": base, "requests": list(requests)}
+async def http_samples(base: str, requests: Sequence[tuple[str, int]],
+                       rounds: int = 10) -> list[Samples]:
+    """Time each (path or URL, repeat) of ``requests`` against ``base`` from a client
+    process, in ``rounds`` rounds."""
+    job = {"requests": [(urljoin(base, path), repeat) for path, repeat in requests],
+           "rounds": rounds}
     client = await trio.run_process(
         [sys.executable, "-m", "nvr.bench.events_data", "--client"],
         stdin=json.dumps(job).encode(), capture_stdout=True)

@@ -14,7 +14,7 @@ from nvr.render.event_images import best_snapshot
 from nvr.render.object_image import black_jpeg
 from nvr.render.overlays import output_size
 from nvr.web.context import ApiError, service
-from nvr.web.mjpeg import MJPEG_TYPE, MjpegStreams, StreamKey
+from nvr.web.mjpeg import DEFAULT_FPS, DEFAULT_HEIGHT, MJPEG_TYPE, MjpegStreams, StreamKey
 from nvr.web.params import flag_param, int_param, overlay_flags
 
 live = Blueprint("live", __name__, url_prefix="/api")
@@ -55,8 +55,8 @@ async def _mjpeg_parts(streams: MjpegStreams, nursery: trio.Nursery, camera: Cam
 @live.get("/<camera_name>")
 async def mjpeg(camera_name: str) -> Response:
     camera = camera_named(camera_name)
-    fps = int_param(request.args, "fps", 3, low=1, high=MAX_FPS)
-    height = int_param(request.args, "h", min(360, 4 * camera.height), low=1,
+    fps = int_param(request.args, "fps", DEFAULT_FPS, low=1, high=MAX_FPS)
+    height = int_param(request.args, "h", min(DEFAULT_HEIGHT, 4 * camera.height), low=1,
                        high=4 * camera.height)
     key = StreamKey(camera_name, height, fps, overlay_flags(request.args))
     app = cast(QuartTrio, current_app)

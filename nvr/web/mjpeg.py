@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 MJPEG_TYPE = "multipart/x-mixed-replace; boundary=frame"
 PART_HEAD = b"--frame\r\nContent-Type: image/jpeg\r\n\r\n"
 PART_TAIL = b"\r\n\r\n"
+DEFAULT_FPS, DEFAULT_HEIGHT = 3, 360  # of /api/<camera> without a query (Frigate 0.8's)
 
 
 @dataclass(frozen=True)
