@@ -3,6 +3,7 @@ config of an in-process service reading it."""
 
 from __future__ import annotations
 
+import math
 import os
 import textwrap
 from collections.abc import Sequence
@@ -63,6 +64,28 @@ def start_offsets(video: Path, info: VideoInfo, cameras: int) -> list[float]:
             for index in range(cameras)]
 
 
+LOOPED_HOURS = 24
+"""How long a simulated camera's playlist plays before ffmpeg ends it (and nvr restarts it)."""
+
+
+def looped_playlist(folder: Path, name: str, video: Path, info: VideoInfo,
+                    offset: float) -> Path:
+    """An ffconcat playlist in ``folder`` that plays ``video`` from ``offset`` seconds and then
+    whole, again and again, for ``LOOPED_HOURS``: a camera starting mid-file.
+
+    Not ``-ss offset -stream_loop -1``: ffmpeg 7 and later restart the timestamps at each loop
+    after an input seek, and the output frame rate filter then drops every frame until they
+    catch up, a stall as long as the seek at each loop. Each playlist entry is opened afresh
+    and the concat demuxer keeps the timestamps rising."""
+    quoted = "'" + str(video.resolve()).replace("'", "'\\''") + "'"
+    repeats = max(1, math.ceil(LOOPED_HOURS * 3600 / max(info.duration, 1.0)))
+    lines = ["ffconcat version 1.0", f"file {quoted}", f"inpoint {offset}"]
+    lines += [f"file {quoted}"] * repeats
+    path = folder / f"{name}.ffconcat"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def service_config(folder: Path, video: Path, info: VideoInfo, model: Path, labels: Path,
                    cameras: int, *, detect: bool = True, offsets: Sequence[float] | None = None,
                    threads: int | None = None) -> NvrConfig:
@@ -73,18 +96,19 @@ def service_config(folder: Path, video: Path, info: VideoInfo, model: Path, labe
     ``start_offsets``); ``threads``: the detector's (default: ``detector_threads()``)."""
     if offsets is None:
         offsets = start_offsets(video, info, cameras)
-    starts = zip(camera_names(cameras), offsets, strict=True)
+    playlists = {name: looped_playlist(folder, name, video, info, offset)
+                 for name, offset in zip(camera_names(cameras), offsets, strict=True)}
     blocks = "".join(f"""
           {name}:
             ffmpeg:
               inputs:
-                - path: "{video.resolve()}"
-                  input_args: -re -ss {offset} -stream_loop -1
+                - path: "{playlist}"
+                  input_args: -re -f concat -safe 0
                   roles: [detect]
             width: {info.width}
             height: {info.height}
             fps: {FPS}
-            detect: {{enabled: {str(detect).lower()}}}""" for name, offset in starts)
+            detect: {{enabled: {str(detect).lower()}}}""" for name, playlist in playlists.items())
     text = textwrap.dedent(f"""
         web: {{host: 127.0.0.1, port: 0}}
         media: {{clips: "{folder}/clips", recordings: "{folder}/rec", cache: "{folder}/cache",
