@@ -69,7 +69,7 @@ def test_api_suite(inputs: BenchInputs) -> None:
     steps: list[str] = []
     figures = api.run(inputs, steps.append)
     assert steps
-    check(figures, "api", {"latest.jpg": "ms", "MJPEG 10 viewers": "CPU s/s",
+    check(figures, "api", {"latest.jpg": "ms", f"MJPEG {api.QUICK.viewers} viewers": "CPU s/s",
                            "MJPEG CPU per part": "ms", "events has_clip": "ms",
                            "events summary has_clip": "ms", "stats": "ms"})
     for figure in figures:
