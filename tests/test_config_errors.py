@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from nvr.cli import EXIT_CONFIG, main
+from nvr.config import load_config
+from nvr.config.document import MAX_CONFIG_BYTES
 from support import SSD, shared_file
 
 CAMERA = """
@@ -104,6 +106,34 @@ CASES = {
         "line 10, column 5: YAML syntax error: key 'width' appears twice",
     ),
     "not a mapping": ("- a\n- b\n", "(top level): expected a mapping of config keys"),
+    "a key that is a list": (
+        "cameras:\n  ? [back, front]\n  : {width: 1}\n",
+        "line 2, column 5: YAML syntax error: a key must be a plain value, not a list or "
+        "mapping",
+    ),
+    "an alias bomb": (
+        "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        + "".join(f"{b}: &{b} [{', '.join([f'*{a}'] * 10)}]\n"
+                  for a, b in zip("abcdefg", "bcdefgh", strict=True))
+        + "cameras: *h\n",
+        "its aliases expand to over 1000000 values",
+    ),
+    "nested too deeply": ("cameras: " + "[" * 20_000 + "]" * 20_000 + "\n",
+                          "nested too deeply to be a config"),
+    "a number too long to read": (
+        camera().replace("1280", "1" * 5000),
+        "a value cannot be read: Exceeds the limit (4300 digits) for integer string "
+        "conversion: value has 5000 digits",
+    ),
+    "a date that is not one": (
+        camera(extra="    when: 2024-13-01"),
+        "a value cannot be read: month must be in 1..12",
+    ),
+    "a control character": (
+        "cameras:\x07\n",
+        'YAML syntax error: unacceptable character #x0007: special characters are not '
+        'allowed in "<unicode string>", position 8',
+    ),
     "a CORS origin that is not one": (
         "web: {cors_origins: ['http://127.0.0.1:8123/lovelace']}\n" + camera(),
         "web.cors_origins[0]: 'http://127.0.0.1:8123/lovelace' is not a web origin like "
@@ -183,6 +213,39 @@ def test_missing_file_and_unsupported_extension(
     path = write_config(camera(), "config.ini")
     assert main(["check-config", "-c", str(path)]) == EXIT_CONFIG
     assert "unsupported file type '.ini': use .yml, .yaml or .json" in capsys.readouterr().err
+
+
+def test_json_nested_too_deeply_and_a_file_too_large(
+    write_config: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    nested = write_config('{"cameras": ' + "[" * 20_000 + "]" * 20_000 + "}", "config.json")
+    assert main(["check-config", "-c", str(nested)]) == EXIT_CONFIG
+    assert capsys.readouterr().err.splitlines()[1:] == ["  nested too deeply to be a config"]
+    huge = write_config(camera() + "# " + "x" * MAX_CONFIG_BYTES + "\n")
+    assert main(["check-config", "-c", str(huge)]) == EXIT_CONFIG
+    assert capsys.readouterr().err.splitlines()[1:] == [
+        "  larger than 4 MiB: not a config file"]
+
+
+def test_anchors_and_merge_keys_work_and_the_mappings_own_keys_win(
+    write_config: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(f"""
+        cameras:
+          back: &camera
+            ffmpeg: {{inputs: [{{path: rtsp://127.0.0.1/back, roles: [detect]}}]}}
+            width: 1280
+            height: 720
+          front:
+            <<: *camera
+            ffmpeg: {{inputs: [{{path: rtsp://127.0.0.1/front, roles: [detect]}}]}}
+            width: 640
+        {media_in(tmp_path)}""")
+    assert main(["check-config", "-c", str(path)]) == 0
+    printed = capsys.readouterr().out
+    assert "rtsp://127.0.0.1/front" in printed
+    config = load_config(path, {})
+    assert (config.cameras["front"].width, config.cameras["front"].height) == (640, 720)
 
 
 def test_real_process_exits_2_without_traceback(write_config: Callable[..., Path]) -> None:
